@@ -1,0 +1,195 @@
+"""Tables. Postgres is the read model the API serves; activities move it forward."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ORDER_STATUSES = (
+    "reserved",
+    "paying",
+    "paid",
+    "completed",
+    "sold_out",
+    "expired",
+    "cancelled",
+    "refunded",
+    "needs_attention",
+)
+
+
+def _now() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Event(Base):
+    __tablename__ = "events"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    venue: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(20), default="on_sale")
+    # Buyers may cancel a paid order until this many hours before the start.
+    refund_cutoff_hours: Mapped[int] = mapped_column(Integer, default=48)
+    created_at: Mapped[datetime] = _now()
+
+    __table_args__ = (
+        CheckConstraint("status IN ('on_sale', 'cancelled')", name="event_status"),
+        CheckConstraint("refund_cutoff_hours >= 0", name="refund_cutoff_nonnegative"),
+    )
+
+
+class TicketType(Base):
+    __tablename__ = "ticket_types"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    price: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    capacity: Mapped[int] = mapped_column(Integer)
+    available: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "name"),
+        CheckConstraint("price >= 0", name="price_nonnegative"),
+        CheckConstraint("available >= 0 AND available <= capacity", name="available_in_range"),
+    )
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    # Equal to the workflow id.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id"), index=True)
+    buyer_email: Mapped[str] = mapped_column(String(320), index=True)
+    buyer_name: Mapped[str] = mapped_column(String(200))
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    total_amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    hold_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # Hash of the create request, so a reused Idempotency-Key with another body is refused.
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    tickets_pdf_key: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in ORDER_STATUSES) + ")",
+            name="order_status",
+        ),
+    )
+
+
+class Hold(Base):
+    """Seats taken for an order, one row per ticket type. Released at most once."""
+
+    __tablename__ = "holds"
+
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    ticket_type_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("ticket_types.id"), primary_key=True, index=True
+    )
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = _now()
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (CheckConstraint("quantity > 0", name="hold_quantity_positive"),)
+
+
+class PaymentAttempt(Base):
+    """One PaymentIntent per attempt, recorded before it is confirmed."""
+
+    __tablename__ = "payment_attempts"
+
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    attempt: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payment_intent_id: Mapped[str] = mapped_column(String(100), unique=True)
+    status: Mapped[str] = mapped_column(String(30))
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
+
+
+class Refund(Base):
+    """At most one refund per order: the row is written before Stripe is asked."""
+
+    __tablename__ = "refunds"
+
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    payment_intent_id: Mapped[str] = mapped_column(String(100))
+    stripe_refund_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    amount: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    ticket_type_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ticket_types.id"))
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    key_id: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(10), default="valid")
+    checked_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _now()
+
+    __table_args__ = (
+        UniqueConstraint("order_id", "position"),
+        CheckConstraint("status IN ('valid', 'void')", name="ticket_status"),
+    )
+
+
+class Email(Base):
+    """Each message sent, keyed by its Message-ID, so delivery counts are exact."""
+
+    __tablename__ = "emails"
+
+    message_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    recipient: Mapped[str] = mapped_column(String(320))
+    sent_at: Mapped[datetime] = _now()
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(50))
+    reason: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now()

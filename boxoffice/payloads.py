@@ -1,0 +1,252 @@
+"""Dataclasses that cross the Temporal boundary: workflow input, messages and activity in/out.
+
+One dataclass in, one out, so fields can be added without breaking running workflows
+(new fields get defaults)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+OrderStatus = Literal[
+    "pending",
+    "reserved",
+    "paying",
+    "paid",
+    "completed",
+    "sold_out",
+    "expired",
+    "cancelled",
+    "refunded",
+    "needs_attention",
+]
+FINAL_STATUSES: frozenset[str] = frozenset({"sold_out", "expired", "cancelled", "refunded"})
+
+#: Fixed update id of the reservation, so a retried create attaches to the first answer.
+RESERVATION_UPDATE_ID = "reservation"
+
+
+@dataclass
+class OrderItem:
+    ticket_type_id: str
+    quantity: int
+
+
+@dataclass
+class Buyer:
+    email: str
+    name: str
+
+
+@dataclass
+class PipelineConfig:
+    """Timeouts and retry policies, taken from settings when the order starts so the workflow
+    itself reads no environment (and tests run with short ones)."""
+
+    hold_seconds: int = 900
+    payment_timeout_seconds: int = 30
+    step_timeout_seconds: int = 60
+    step_max_attempts: int = 5
+    retry_initial_interval_seconds: float = 1.0
+    retry_max_interval_seconds: float = 60.0
+    order_grace_seconds: int = 7 * 24 * 3600
+    payments_task_queue: str = "payments"
+    fulfilment_task_queue: str = "fulfilment"
+
+
+@dataclass
+class PurchaseInput:
+    order_id: str
+    event_id: str
+    items: list[OrderItem]
+    buyer: Buyer
+    payment_method: str | None = None
+    request_fingerprint: str | None = None
+    config: PipelineConfig = field(default_factory=PipelineConfig)
+
+
+# --- inventory ---------------------------------------------------------------------------
+
+
+@dataclass
+class ReserveInput:
+    order_id: str
+    event_id: str
+    items: list[OrderItem]
+    buyer: Buyer
+    hold_expires_at: datetime
+    request_fingerprint: str | None = None
+
+
+@dataclass
+class ReservedLine:
+    ticket_type_id: str
+    name: str
+    quantity: int
+    unit_price: int
+
+
+@dataclass
+class ReserveResult:
+    reserved: bool
+    reason: str | None = None
+    total_amount: int = 0
+    currency: str = ""
+    lines: list[ReservedLine] = field(default_factory=list)
+    hold_expires_at: datetime | None = None
+    # The last moment a buyer may still cancel a paid order for a refund.
+    refund_deadline: datetime | None = None
+    # When the workflow may close: the event's start plus the grace period.
+    close_after: datetime | None = None
+
+
+@dataclass
+class ReleaseInput:
+    order_id: str
+    final_status: str
+    reason: str | None = None
+
+
+@dataclass
+class ReleaseResult:
+    seats_released: int
+
+
+@dataclass
+class OrderRef:
+    order_id: str
+
+
+@dataclass
+class MarkAttentionInput:
+    order_id: str
+    error: str
+
+
+@dataclass
+class Done:
+    """Output of an activity whose effect is all it has to say."""
+
+    changed: bool = True
+
+
+# --- payments ----------------------------------------------------------------------------
+
+
+PaymentOutcome = Literal["succeeded", "declined", "requires_action"]
+
+
+@dataclass
+class PayInput:
+    order_id: str
+    attempt: int
+    amount: int
+    currency: str
+    payment_method: str
+    buyer_email: str
+
+
+@dataclass
+class PayResult:
+    status: PaymentOutcome
+    payment_intent_id: str | None = None
+    decline_reason: str | None = None
+    client_secret: str | None = None
+
+
+@dataclass
+class SettleInput:
+    """Decide an unfinished PaymentIntent: read it, and cancel it unless it already succeeded."""
+
+    order_id: str
+    payment_intent_id: str
+    cancel_if_unpaid: bool = True
+
+
+@dataclass
+class RefundInput:
+    order_id: str
+    reason: str | None = None
+
+
+@dataclass
+class RefundResult:
+    refund_id: str | None
+    amount: int
+
+
+# --- fulfilment --------------------------------------------------------------------------
+
+
+@dataclass
+class IssuedTicket:
+    ticket_id: str
+    ticket_type_id: str
+    position: int
+    code: str
+
+
+@dataclass
+class IssuedTickets:
+    tickets: list[IssuedTicket]
+
+
+@dataclass
+class StoredDocument:
+    key: str
+
+
+@dataclass
+class EmailSent:
+    message_id: str
+    recipient: str
+
+
+# --- workflow messages -------------------------------------------------------------------
+
+
+@dataclass
+class ReservationAnswer:
+    """What `POST /orders` answers: seats held until a time, or sold out."""
+
+    order_id: str
+    status: str
+    hold_expires_at: datetime | None = None
+    total_amount: int = 0
+    currency: str = ""
+    reason: str | None = None
+
+
+@dataclass
+class PayRequest:
+    payment_method: str
+
+
+@dataclass
+class CancelRequest:
+    reason: str | None = None
+    actor: str = "buyer"
+
+
+@dataclass
+class CancelResult:
+    status: str
+
+
+@dataclass
+class PaymentSucceeded:
+    """Signal from the Stripe webhook (already signature-checked by the API)."""
+
+    payment_intent_id: str
+
+
+@dataclass
+class OrderProgress:
+    """The `status` query: where the order is and what went wrong last."""
+
+    status: str
+    step: str
+    hold_expires_at: datetime | None
+    payment_attempts: int
+    last_error: str | None
