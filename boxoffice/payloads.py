@@ -97,8 +97,8 @@ class ReserveResult:
     hold_expires_at: datetime | None = None
     # The last moment a buyer may still cancel a paid order for a refund.
     refund_deadline: datetime | None = None
-    # When the workflow may close: the event's start plus the grace period.
-    close_after: datetime | None = None
+    # The workflow stays open until this plus the grace period, for refunds and resends.
+    event_starts_at: datetime | None = None
 
 
 @dataclass
@@ -119,9 +119,12 @@ class OrderRef:
 
 
 @dataclass
-class MarkAttentionInput:
+class StatusChange:
+    """Move the order row to a status; refused silently when the current one does not allow it."""
+
     order_id: str
-    error: str
+    status: str
+    error: str | None = None
 
 
 @dataclass
@@ -157,10 +160,10 @@ class PayResult:
 
 @dataclass
 class SettleInput:
-    """Decide an unfinished PaymentIntent: read it, and cancel it unless it already succeeded."""
+    """Decide an attempt's PaymentIntent: read it, and cancel it unless it already succeeded."""
 
     order_id: str
-    payment_intent_id: str
+    attempt: int
     cancel_if_unpaid: bool = True
 
 
@@ -232,6 +235,12 @@ class CancelRequest:
 @dataclass
 class CancelResult:
     status: str
+
+
+@dataclass
+class SupportAction:
+    actor: str
+    reason: str
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The one settings class. Built by `get_settings()`, never at import time, so tests make their own."""
+"""The one settings class, built by `get_settings()` and never at import time: tests make theirs."""
 
 from __future__ import annotations
 

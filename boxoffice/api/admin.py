@@ -1,0 +1,55 @@
+"""Organiser routes. Kept in their own router so authentication can be added in one place."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Response
+
+from boxoffice.api.deps import SessionDep, SettingsDep
+from boxoffice.api.events import events_public
+from boxoffice.api.schemas import ErrorBody, EventCreate, EventPublic
+from boxoffice.db.models import Event, TicketType
+
+router = APIRouter(tags=["admin"])
+
+
+@router.post(
+    "/events",
+    status_code=201,
+    response_model=EventPublic,
+    responses={422: {"model": ErrorBody}},
+)
+async def create_event(
+    body: EventCreate, session: SessionDep, settings: SettingsDep, response: Response
+) -> EventPublic:
+    if body.starts_at.tzinfo is None:
+        raise HTTPException(422, "starts_at needs a time zone, e.g. 2027-03-01T20:00:00Z.")
+    names = [tt.name for tt in body.ticket_types]
+    if len(set(names)) != len(names):
+        raise HTTPException(422, "Ticket type names must be unique within an event.")
+    async with session.begin():
+        event = Event(
+            name=body.name,
+            venue=body.venue,
+            starts_at=body.starts_at,
+            status="on_sale",
+            refund_cutoff_hours=(
+                body.refund_cutoff_hours
+                if body.refund_cutoff_hours is not None
+                else settings.default_refund_cutoff_hours
+            ),
+        )
+        session.add(event)
+        await session.flush()
+        for tt in body.ticket_types:
+            session.add(
+                TicketType(
+                    event_id=event.id,
+                    name=tt.name,
+                    price=tt.price,
+                    currency=tt.currency,
+                    capacity=tt.capacity,
+                    available=tt.capacity,
+                )
+            )
+    response.headers["Location"] = f"/events/{event.id}"
+    return (await events_public(session, [event]))[0]

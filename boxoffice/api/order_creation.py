@@ -1,0 +1,210 @@
+"""`POST /orders`: idempotency lookup, admission control, then update-with-start.
+
+The order matters: (1) a repeated Idempotency-Key finds its order; (2) a ticket type that
+Postgres shows sold out is refused before any workflow starts, so a flash sale's losers cost no
+workflows; (3) update-with-start waits for the reservation, but only for a few seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from boxoffice import search_attributes as sa
+from boxoffice.api.schemas import OrderCreate
+from boxoffice.db.models import Event, Order, TicketType
+from boxoffice.payloads import (
+    RESERVATION_UPDATE_ID,
+    Buyer,
+    OrderItem,
+    PipelineConfig,
+    PurchaseInput,
+    ReservationAnswer,
+)
+from boxoffice.settings import Settings
+from boxoffice.workflows.purchase import PurchaseWorkflow
+
+#: Namespace for order ids derived from Idempotency-Keys.
+_ORDER_ID_NAMESPACE = uuid.UUID("6f1c2a4e-8d0b-4a57-9c36-2f8e5d1b7a90")
+
+
+class OrderRefused(Exception):
+    """The request cannot become an order; `status` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+@dataclass
+class CreateOutcome:
+    order_id: str
+    decided: bool  # False: not decided within the wait; the client polls
+    existing: bool = False
+
+
+def order_id_for(idempotency_key: str | None) -> str:
+    if idempotency_key is None:
+        return f"ord_{uuid.uuid4().hex}"
+    return f"ord_{uuid.uuid5(_ORDER_ID_NAMESPACE, idempotency_key).hex}"
+
+
+def fingerprint(body: OrderCreate) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def pipeline_config(settings: Settings) -> PipelineConfig:
+    return PipelineConfig(
+        hold_seconds=settings.hold_seconds,
+        payment_timeout_seconds=settings.payment_timeout_seconds,
+        step_timeout_seconds=settings.step_timeout_seconds,
+        step_max_attempts=settings.step_max_attempts,
+        retry_initial_interval_seconds=settings.retry_initial_interval_seconds,
+        retry_max_interval_seconds=settings.retry_max_interval_seconds,
+        order_grace_seconds=settings.order_grace_seconds,
+        payments_task_queue=settings.task_queue_payments,
+        fulfilment_task_queue=settings.task_queue_fulfilment,
+    )
+
+
+async def validate_items(
+    session: AsyncSession, body: OrderCreate, settings: Settings
+) -> list[OrderItem]:
+    """Merge repeated ticket types and check the request against the catalogue."""
+    event = await session.get(Event, body.event_id)
+    if event is None:
+        raise OrderRefused(404, f"No event with id {body.event_id}.")
+    if event.status != "on_sale":
+        raise OrderRefused(409, f"Event {event.name!r} is not on sale.")
+    quantities: dict[uuid.UUID, int] = {}
+    for item in body.items:
+        quantities[item.ticket_type_id] = quantities.get(item.ticket_type_id, 0) + item.quantity
+    total = sum(quantities.values())
+    if total > settings.max_tickets_per_order:
+        raise OrderRefused(
+            422, f"At most {settings.max_tickets_per_order} tickets per order ({total} asked)."
+        )
+    types = {
+        tt.id: tt
+        for tt in (
+            await session.execute(select(TicketType).where(TicketType.id.in_(quantities)))
+        ).scalars()
+    }
+    for type_id in quantities:
+        tt = types.get(type_id)
+        if tt is None or tt.event_id != event.id:
+            raise OrderRefused(422, f"Ticket type {type_id} is not sold for this event.")
+    if len({tt.currency for tt in types.values()}) > 1:
+        raise OrderRefused(422, "Ticket types of one order must share a currency.")
+    return [OrderItem(str(type_id), qty) for type_id, qty in sorted(quantities.items())]
+
+
+async def sold_out_line(session: AsyncSession, items: list[OrderItem]) -> str | None:
+    """Admission control: the first ticket type Postgres shows without enough seats."""
+    for item in items:
+        tt = await session.get(TicketType, uuid.UUID(item.ticket_type_id), populate_existing=True)
+        if tt is not None and tt.available < item.quantity:
+            return f"Not enough seats left for {tt.name} ({tt.available} available)."
+    return None
+
+
+async def workflow_exists(client: Client, order_id: str) -> bool:
+    try:
+        await client.get_workflow_handle(order_id).describe()
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+async def create_order(
+    session: AsyncSession,
+    client: Client,
+    settings: Settings,
+    body: OrderCreate,
+    idempotency_key: str | None,
+) -> CreateOutcome:
+    items = await validate_items(session, body, settings)
+    order_id = order_id_for(idempotency_key)
+    request_fingerprint = fingerprint(body)
+    if idempotency_key is not None:
+        existing = await session.get(Order, order_id)
+        if existing is not None:
+            return _answer_from_row(existing, request_fingerprint)
+    sold_out = await sold_out_line(session, items)
+    await session.rollback()  # hold no connection while waiting on Temporal
+    if sold_out is not None and not (
+        idempotency_key is not None and await workflow_exists(client, order_id)
+    ):
+        raise OrderRefused(409, sold_out)
+    start = WithStartWorkflowOperation(
+        PurchaseWorkflow.run,
+        PurchaseInput(
+            order_id=order_id,
+            event_id=str(body.event_id),
+            items=items,
+            buyer=Buyer(email=str(body.buyer.email), name=body.buyer.name),
+            payment_method=body.payment_method,
+            request_fingerprint=request_fingerprint,
+            config=pipeline_config(settings),
+        ),
+        id=order_id,
+        task_queue=settings.task_queue_purchases,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(sa.EVENT_ID, str(body.event_id)),
+                SearchAttributePair(sa.ORDER_STATUS, "pending"),
+            ]
+        ),
+    )
+    try:
+        answer: ReservationAnswer = await asyncio.wait_for(
+            client.execute_update_with_start_workflow(
+                "reservation",
+                start_workflow_operation=start,
+                id=RESERVATION_UPDATE_ID,
+                result_type=ReservationAnswer,
+            ),
+            timeout=settings.reservation_wait_seconds,
+        )
+    except TimeoutError:
+        return CreateOutcome(order_id, decided=False)
+    except WorkflowAlreadyStartedError:
+        # The order's run has closed (sold out, expired...): its row has the answer.
+        existing = await session.get(Order, order_id)
+        await session.rollback()
+        if existing is None:
+            raise OrderRefused(409, "This Idempotency-Key belongs to a closed order.") from None
+        return _answer_from_row(existing, request_fingerprint)
+    if answer.status == "sold_out":
+        raise OrderRefused(409, answer.reason or "Not enough seats left.")
+    return CreateOutcome(order_id, decided=True)
+
+
+def _answer_from_row(order: Order, request_fingerprint: str) -> CreateOutcome:
+    if order.request_fingerprint and order.request_fingerprint != request_fingerprint:
+        raise OrderRefused(
+            422, "This Idempotency-Key was already used for a different order request."
+        )
+    if order.status == "sold_out":
+        raise OrderRefused(409, "Not enough seats left.")
+    return CreateOutcome(order.id, decided=True, existing=True)

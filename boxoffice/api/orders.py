@@ -1,0 +1,212 @@
+"""Buyer routes: create, read, pay, cancel an order, and download its tickets."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, NoReturn
+
+from fastapi import APIRouter, Header, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from boxoffice.api.deps import SessionDep, SettingsDep, TemporalDep
+from boxoffice.api.order_creation import OrderRefused, create_order, workflow_exists
+from boxoffice.api.order_view import load_order
+from boxoffice.api.schemas import (
+    CancelIn,
+    ErrorBody,
+    OrderCreate,
+    OrderPending,
+    OrderPublic,
+    PaymentIn,
+    PaymentOutcome,
+)
+from boxoffice.db.models import Order
+from boxoffice.payloads import CancelRequest, PayRequest
+from boxoffice.s3 import read_object
+from boxoffice.workflows.purchase import PurchaseWorkflow
+
+router = APIRouter(tags=["orders"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Repeat a create safely: the same key always gives the same order.",
+    ),
+]
+_ERRORS: dict[int | str, dict[str, object]] = {
+    404: {"model": ErrorBody},
+    409: {"model": ErrorBody},
+    422: {"model": ErrorBody},
+    503: {"model": ErrorBody},
+}
+
+
+@router.post(
+    "/orders",
+    status_code=201,
+    response_model=OrderPublic,
+    responses={**_ERRORS, 202: {"model": OrderPending}},
+)
+async def post_order(
+    body: OrderCreate,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> OrderPublic | JSONResponse:
+    """Hold seats: answers once the reservation is decided (201, or 409 sold out), or 202 with
+    a Location to poll when it takes longer than a few seconds."""
+    try:
+        outcome = await create_order(session, temporal, settings, body, idempotency_key)
+    except OrderRefused as refused:
+        raise HTTPException(refused.status, refused.detail) from None
+    except RPCError as error:
+        raise HTTPException(503, f"The order service is unavailable: {error.message}") from None
+    location = f"/orders/{outcome.order_id}"
+    if not outcome.decided:
+        return JSONResponse(
+            OrderPending(
+                id=outcome.order_id, detail="The reservation is being decided; poll Location."
+            ).model_dump(),
+            status_code=202,
+            headers={"Location": location},
+        )
+    order = await load_order(session, outcome.order_id)
+    if order is None:  # pragma: no cover - the reservation writes the row before answering
+        raise HTTPException(500, "The order was reserved but its record is missing.")
+    response.headers["Location"] = location
+    return order
+
+
+@router.get(
+    "/orders/{order_id}",
+    response_model=OrderPublic,
+    responses={404: {"model": ErrorBody}, 202: {"model": OrderPending}},
+)
+async def get_order(
+    order_id: str, session: SessionDep, temporal: TemporalDep
+) -> OrderPublic | JSONResponse:
+    order = await load_order(session, order_id)
+    if order is not None:
+        return order
+    if _plausible_id(order_id) and await workflow_exists(temporal, order_id):
+        return JSONResponse(
+            OrderPending(id=order_id, detail="The reservation is being decided.").model_dump(),
+            status_code=202,
+        )
+    raise HTTPException(404, f"No order with id {order_id}.")
+
+
+@router.post(
+    "/orders/{order_id}/payment",
+    response_model=PaymentOutcome,
+    responses={**_ERRORS, 402: {"model": PaymentOutcome}},
+)
+async def pay_order(
+    order_id: str,
+    body: PaymentIn,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> PaymentOutcome | JSONResponse:
+    """Pay the held seats. A decline answers 402 and the order stays reserved: try another
+    card until the hold ends. 3-D Secure answers `requires_action` with the client secret."""
+    await _require_order(session, order_id)
+    await session.rollback()
+    handle = temporal.get_workflow_handle_for(PurchaseWorkflow.run, order_id)
+    try:
+        result = await asyncio.wait_for(
+            handle.execute_update(PurchaseWorkflow.pay, PayRequest(body.payment_method)),
+            timeout=settings.payment_timeout_seconds * 3,
+        )
+    except TimeoutError:
+        raise HTTPException(503, "The payment is taking too long; check the order.") from None
+    except (WorkflowUpdateFailedError, RPCError) as error:
+        _refuse(error)
+    order = await load_order(session, order_id)
+    outcome = PaymentOutcome(
+        status=result.status,
+        decline_reason=result.decline_reason,
+        payment_intent_id=result.payment_intent_id,
+        client_secret=result.client_secret,
+        order=order,
+    )
+    if result.status == "declined":
+        return JSONResponse(outcome.model_dump(mode="json"), status_code=402)
+    return outcome
+
+
+@router.post("/orders/{order_id}/cancel", response_model=OrderPublic, responses=_ERRORS)
+async def cancel_order(
+    order_id: str,
+    session: SessionDep,
+    temporal: TemporalDep,
+    body: CancelIn | None = None,
+) -> OrderPublic:
+    """During the hold: release the seats (`cancelled`). After payment, while the event's refund
+    policy allows and no ticket was used: refund, void the tickets, release (`refunded`)."""
+    await _require_order(session, order_id)
+    await session.rollback()
+    handle = temporal.get_workflow_handle_for(PurchaseWorkflow.run, order_id)
+    try:
+        await handle.execute_update(
+            PurchaseWorkflow.cancel, CancelRequest(reason=body.reason if body else None)
+        )
+    except (WorkflowUpdateFailedError, RPCError) as error:
+        _refuse(error)
+    order = await load_order(session, order_id)
+    assert order is not None
+    return order
+
+
+@router.get(
+    "/orders/{order_id}/tickets.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, 404: {"model": ErrorBody}},
+)
+async def tickets_pdf(order_id: str, session: SessionDep, request: Request) -> Response:
+    order = await session.get(Order, order_id)
+    if order is None:
+        raise HTTPException(404, f"No order with id {order_id}.")
+    if order.tickets_pdf_key is None:
+        raise HTTPException(404, f"The tickets of order {order_id} are not issued yet.")
+    await session.rollback()
+    settings = request.app.state.settings
+    body = await asyncio.to_thread(
+        read_object, request.app.state.s3, settings.s3_bucket, order.tickets_pdf_key
+    )
+    if body is None:
+        raise HTTPException(404, "The tickets document is missing from storage.")
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="tickets-{order_id}.pdf"'},
+    )
+
+
+async def _require_order(session: SessionDep, order_id: str) -> None:
+    if await load_order(session, order_id) is None:
+        raise HTTPException(404, f"No order with id {order_id}.")
+
+
+def _refuse(error: WorkflowUpdateFailedError | RPCError) -> NoReturn:
+    """Map the workflow's refusal (its validator, or a closed run) to a clear 409."""
+    if isinstance(error, RPCError):
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(409, "This order is closed; nothing more can change.") from None
+        raise HTTPException(503, f"The order service is unavailable: {error.message}") from None
+    cause = error.cause
+    if isinstance(cause, ApplicationError):
+        raise HTTPException(409, cause.message) from None
+    raise HTTPException(409, str(cause or error)) from None
+
+
+def _plausible_id(order_id: str) -> bool:
+    return order_id.startswith("ord_") and len(order_id) <= 64

@@ -1,0 +1,143 @@
+"""Request and response bodies. Create schemas forbid unknown fields, so a client can never set
+what it must not (a status, a price)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+PaymentMethodId = Annotated[
+    str, StringConstraints(pattern=r"^pm_[A-Za-z0-9_]{1,200}$", max_length=203)
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Money(BaseModel):
+    amount: int = Field(description="In the currency's minor unit (cents).")
+    currency: str
+
+
+class TicketTypeCreate(Strict):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    price: int = Field(ge=0, le=10_000_000, description="Minor units (cents).")
+    currency: Currency
+    capacity: int = Field(ge=1, le=1_000_000)
+
+
+class EventCreate(Strict):
+    name: Name
+    venue: Name
+    starts_at: datetime = Field(description="With a time zone, e.g. 2027-03-01T20:00:00+01:00.")
+    refund_cutoff_hours: int | None = Field(
+        default=None, ge=0, le=24 * 365, description="Refunds end this long before the start."
+    )
+    ticket_types: list[TicketTypeCreate] = Field(min_length=1, max_length=50)
+
+
+class TicketTypePublic(BaseModel):
+    id: uuid.UUID
+    name: str
+    price: Money
+    capacity: int
+    available: int
+
+
+class EventPublic(BaseModel):
+    id: uuid.UUID
+    name: str
+    venue: str
+    starts_at: datetime
+    status: str
+    refund_cutoff_hours: int
+    ticket_types: list[TicketTypePublic]
+
+
+class OrderItemIn(Strict):
+    ticket_type_id: uuid.UUID
+    quantity: int = Field(ge=1, le=100)
+
+
+class BuyerIn(Strict):
+    email: EmailStr
+    name: Name
+
+
+class OrderCreate(Strict):
+    event_id: uuid.UUID
+    items: list[OrderItemIn] = Field(min_length=1, max_length=20)
+    buyer: BuyerIn
+    payment_method: PaymentMethodId | None = Field(
+        default=None, description="Pay right after the seats are held, e.g. pm_card_visa."
+    )
+
+
+class OrderLine(BaseModel):
+    ticket_type_id: uuid.UUID
+    name: str | None = None
+    quantity: int
+    unit_price: int | None = None
+
+
+class TicketPublic(BaseModel):
+    id: uuid.UUID
+    ticket_type_id: uuid.UUID
+    code: str = Field(description="The signed code shown in the ticket's QR.")
+    status: str
+
+
+class BuyerPublic(BaseModel):
+    email: str
+    name: str
+
+
+class OrderPublic(BaseModel):
+    id: str
+    status: str
+    event_id: uuid.UUID
+    buyer: BuyerPublic
+    items: list[OrderLine]
+    total: Money
+    hold_expires_at: datetime | None
+    last_error: str | None
+    tickets: list[TicketPublic] = []
+    tickets_pdf_url: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrderPending(BaseModel):
+    """The reservation was not decided in time; poll the Location."""
+
+    id: str
+    status: Literal["pending"] = "pending"
+    detail: str
+
+
+class PaymentIn(Strict):
+    payment_method: PaymentMethodId
+
+
+class PaymentOutcome(BaseModel):
+    status: Literal["succeeded", "declined", "requires_action"]
+    decline_reason: str | None = None
+    payment_intent_id: str | None = None
+    client_secret: str | None = Field(
+        default=None, description="For Stripe.js to finish 3-D Secure (requires_action)."
+    )
+    order: OrderPublic | None = None
+
+
+class CancelIn(Strict):
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class ErrorBody(BaseModel):
+    detail: str

@@ -1,0 +1,171 @@
+"""Worker pools: the `purchases`, `payments` and `fulfilment` task queues, in N processes.
+
+A Python worker is bound by one core, so throughput scales by processes and machines. SIGTERM
+stops polling and lets in-flight activities finish (or hands them back when the grace ends)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import multiprocessing
+import signal
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from boxoffice.activities.email import EmailActivities
+from boxoffice.activities.inventory import InventoryActivities
+from boxoffice.activities.payments import PaymentActivities, make_stripe_client
+from boxoffice.activities.storage import StorageActivities
+from boxoffice.activities.tickets import TicketActivities
+from boxoffice.db.engine import create_engine, session_factory
+from boxoffice.s3 import ensure_bucket, make_s3_client
+from boxoffice.settings import Settings, get_settings
+from boxoffice.temporal_client import connect
+from boxoffice.ticket_codes import signer_from_settings
+from boxoffice.workflows.purchase import PurchaseWorkflow
+
+QUEUE_KINDS = ("purchases", "payments", "fulfilment")
+log = logging.getLogger("boxoffice.worker")
+
+
+def build_workers(
+    client: Client, settings: Settings, queues: Sequence[str], sessions: Any
+) -> list[Worker]:
+    """One worker per task queue kind, each given the clients its activities need."""
+    unknown = set(queues) - set(QUEUE_KINDS)
+    if unknown:
+        raise ValueError(f"unknown queue(s) {sorted(unknown)}; choose from {QUEUE_KINDS}")
+    grace = timedelta(seconds=settings.step_timeout_seconds)
+    workers: list[Worker] = []
+    if "purchases" in queues:
+        inventory = InventoryActivities(sessions)
+        workers.append(
+            Worker(
+                client,
+                task_queue=settings.task_queue_purchases,
+                workflows=[PurchaseWorkflow],
+                activities=[
+                    inventory.reserve_seats,
+                    inventory.release_seats,
+                    inventory.record_status,
+                ],
+                graceful_shutdown_timeout=grace,
+            )
+        )
+    if "payments" in queues:
+        payments = PaymentActivities(sessions, make_stripe_client(settings))
+        workers.append(
+            Worker(
+                client,
+                task_queue=settings.task_queue_payments,
+                activities=[
+                    payments.charge_payment,
+                    payments.settle_payment,
+                    payments.refund_payment,
+                ],
+                max_task_queue_activities_per_second=settings.payments_max_activities_per_second,
+                graceful_shutdown_timeout=grace,
+            )
+        )
+    if "fulfilment" in queues:
+        s3 = make_s3_client(settings)
+        ensure_bucket(s3, settings.s3_bucket)
+        tickets = TicketActivities(sessions, signer_from_settings(settings))
+        storage = StorageActivities(sessions, s3, settings.s3_bucket)
+        email = EmailActivities(
+            sessions,
+            s3,
+            settings.s3_bucket,
+            settings.smtp_url,
+            settings.mail_from,
+            settings.public_base_url,
+        )
+        workers.append(
+            Worker(
+                client,
+                task_queue=settings.task_queue_fulfilment,
+                activities=[
+                    tickets.issue_tickets,
+                    tickets.void_tickets,
+                    storage.store_tickets_pdf,
+                    email.email_tickets,
+                ],
+                graceful_shutdown_timeout=grace,
+            )
+        )
+    return workers
+
+
+async def serve(queues: Sequence[str], settings: Settings | None = None) -> None:
+    """Run the chosen queues' workers in this process until SIGTERM or SIGINT."""
+    settings = settings or get_settings()
+    engine = create_engine(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        client = await connect(settings)
+        workers = build_workers(client, settings, queues, session_factory(engine))
+        async with AsyncExitStack() as stack:
+            for worker in workers:
+                await stack.enter_async_context(worker)
+            log.info("worker serving %s on %s", ",".join(queues), settings.temporal_address)
+            await stop.wait()
+            log.info("worker stopping: in-flight activities get %ss", settings.step_timeout_seconds)
+    finally:
+        await engine.dispose()
+
+
+def _serve_in_process(queues: list[str]) -> None:
+    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(serve(queues))
+
+
+def run_workers(queues: Sequence[str], processes: int = 1) -> None:
+    """Run `processes` worker processes, each serving all `queues`."""
+    if processes < 1:
+        raise ValueError("--processes must be at least 1")
+    queue_list = list(queues)
+    if processes == 1:
+        _serve_in_process(queue_list)
+        return
+    context = multiprocessing.get_context("spawn")
+    children = [
+        context.Process(target=_serve_in_process, args=(queue_list,), name=f"worker-{n}")
+        for n in range(processes)
+    ]
+    for child in children:
+        child.start()
+
+    def forward_sigterm(_signum: int, _frame: object) -> None:
+        for child in children:
+            if child.is_alive():
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, forward_sigterm)
+    try:
+        for child in children:
+            child.join()
+    except KeyboardInterrupt:
+        # Ctrl-C reaches every child of the terminal's process group by itself.
+        for child in children:
+            child.join()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--queues", default=",".join(QUEUE_KINDS))
+    parser.add_argument("--processes", type=int, default=1)
+    args = parser.parse_args(argv)
+    run_workers([q.strip() for q in args.queues.split(",") if q.strip()], args.processes)
+
+
+if __name__ == "__main__":
+    main()

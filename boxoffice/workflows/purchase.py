@@ -1,0 +1,428 @@
+"""PurchaseWorkflow: one order's whole life, from the seat hold to the event being over.
+
+Reserve -> hold (pay, cancel or expire) -> issue -> store -> email -> stay open for refunds.
+Deterministic: no I/O, clocks or randomness here; every outside effect is an activity, called by
+name so tests can replace it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from boxoffice import search_attributes as sa
+    from boxoffice.payloads import (
+        FINAL_STATUSES,
+        CancelRequest,
+        CancelResult,
+        OrderProgress,
+        OrderRef,
+        PayInput,
+        PaymentSucceeded,
+        PayRequest,
+        PayResult,
+        PurchaseInput,
+        RefundInput,
+        RefundResult,
+        ReleaseInput,
+        ReleaseResult,
+        ReservationAnswer,
+        ReserveInput,
+        ReserveResult,
+        SettleInput,
+        StatusChange,
+        SupportAction,
+    )
+    from boxoffice.workflows import policies
+
+#: Errors that are the buyer's answer (a declined card), not an outage.
+_DECLINES = ("CardDeclined", "PaymentMethodInvalid")
+_FULFILMENT_STEPS = ("issue_tickets", "store_tickets_pdf", "email_tickets")
+
+
+@workflow.defn
+class PurchaseWorkflow:
+    @workflow.init
+    def __init__(self, order: PurchaseInput) -> None:
+        self._order = order
+        self._config = order.config
+        self._status = "pending"
+        self._step = "reserve"
+        self._reservation: ReserveResult | None = None
+        self._answer: ReservationAnswer | None = None
+        self._last_error: str | None = None
+        self._attempts = 0
+        self._payment_lock = asyncio.Lock()
+        self._payment_in_flight = False
+        # Attempt whose PaymentIntent awaits 3-D Secure; decided at expiry or by the webhook.
+        self._open_attempt: int | None = None
+        self._webhook_news: list[str] = []
+        self._paid = False
+        # Once the hold's end (or a cancel) is being decided, no new payment starts.
+        self._closing = False
+        self._cancel: CancelRequest | None = None
+        self._cancel_result: CancelResult | None = None
+        self._cancel_refusal: str | None = None
+        self._retry: SupportAction | None = None
+
+    # --- the order's life ----------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, order: PurchaseInput) -> str:
+        workflow.upsert_search_attributes(
+            [sa.EVENT_ID.value_set(order.event_id), sa.ORDER_STATUS.value_set("pending")]
+        )
+        if await self._reserve() and await self._hold() and not await self._cancel_if_asked():
+            await self._fulfil()
+            if self._status == "completed":
+                await self._stay_open_for_refunds()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._status
+
+    async def _reserve(self) -> bool:
+        hold_ends = workflow.now() + timedelta(seconds=self._config.hold_seconds)
+        result: ReserveResult = await workflow.execute_local_activity(
+            "reserve_seats",
+            ReserveInput(
+                order_id=self._order.order_id,
+                event_id=self._order.event_id,
+                items=self._order.items,
+                buyer=self._order.buyer,
+                hold_expires_at=hold_ends,
+                request_fingerprint=self._order.request_fingerprint,
+            ),
+            result_type=ReserveResult,
+            **policies.reserve(self._config),
+        )
+        self._reservation = result
+        self._set_status("reserved" if result.reserved else "sold_out")
+        self._answer = ReservationAnswer(
+            order_id=self._order.order_id,
+            status=self._status,
+            hold_expires_at=result.hold_expires_at,
+            total_amount=result.total_amount,
+            currency=result.currency,
+            reason=result.reason,
+        )
+        if result.reserved and self._order.payment_method:
+            await self._attempt_payment(self._order.payment_method)
+        return result.reserved
+
+    async def _hold(self) -> bool:
+        """Wait for payment, a cancel, or the hold's end. True when the order is paid."""
+        self._step = "hold"
+        reservation = self._require_reservation()
+        assert reservation.hold_expires_at is not None
+        while not self._paid and self._cancel is None:
+            remaining = (reservation.hold_expires_at - workflow.now()).total_seconds()
+            if remaining <= 0:
+                break
+            try:
+                await workflow.wait_condition(
+                    lambda: self._paid or self._cancel is not None or bool(self._webhook_news),
+                    timeout=timedelta(seconds=remaining),
+                )
+            except TimeoutError:
+                break
+            if self._webhook_news:
+                await self._settle_webhook_news()
+        # The hold ends (or the buyer cancels): refuse new payments, let one in flight finish.
+        self._closing = True
+        await workflow.wait_condition(lambda: not self._payment_in_flight)
+        if not self._paid and self._open_attempt is not None:
+            await self._settle(self._open_attempt, cancel_if_unpaid=True)
+        if self._paid:
+            return True
+        final = "cancelled" if self._cancel is not None else "expired"
+        await self._release(final, None)
+        if self._cancel is not None:
+            self._cancel_result = CancelResult(status=final)
+        return False
+
+    async def _cancel_if_asked(self) -> bool:
+        """A cancel that arrived while a payment succeeded becomes a refund."""
+        return self._cancel is not None and await self._refund()
+
+    async def _fulfil(self) -> None:
+        for step in _FULFILMENT_STEPS:
+            while True:
+                self._step = step
+                if self._cancel is not None and await self._refund():
+                    return
+                try:
+                    await workflow.execute_activity(
+                        step, OrderRef(self._order.order_id), **policies.fulfilment(self._config)
+                    )
+                    break
+                except ActivityError as failure:
+                    await self._needs_attention(f"{step}: {_cause_message(failure)}")
+                    await workflow.wait_condition(
+                        lambda: self._retry is not None or self._cancel is not None
+                    )
+                    if self._retry is not None:
+                        self._retry = None
+                        self._set_status("paid")
+        self._step = "done"
+        self._set_status("completed")
+
+    async def _stay_open_for_refunds(self) -> None:
+        """Completed orders stay open until the event is over, so refunds reach this run."""
+        reservation = self._require_reservation()
+        assert reservation.event_starts_at is not None
+        close_at = reservation.event_starts_at + timedelta(seconds=self._config.order_grace_seconds)
+        while True:
+            remaining = (close_at - workflow.now()).total_seconds()
+            if remaining <= 0:
+                return
+            try:
+                await workflow.wait_condition(
+                    lambda: self._cancel is not None, timeout=timedelta(seconds=remaining)
+                )
+            except TimeoutError:
+                return
+            if await self._refund():
+                return
+
+    # --- payments ------------------------------------------------------------------------
+
+    async def _attempt_payment(self, payment_method: str) -> PayResult:
+        """One attempt at a time; the previous open PaymentIntent is decided first."""
+        async with self._payment_lock:
+            if self._paid:
+                return PayResult(status="succeeded")
+            if self._closing:
+                raise ApplicationError("The hold has ended.", type="InvalidState")
+            self._payment_in_flight = True
+            try:
+                if self._open_attempt is not None:
+                    previous = await self._settle(self._open_attempt, cancel_if_unpaid=True)
+                    if previous.status == "succeeded":
+                        return previous
+                return await self._charge(payment_method)
+            finally:
+                self._payment_in_flight = False
+
+    async def _charge(self, payment_method: str) -> PayResult:
+        reservation = self._require_reservation()
+        self._attempts += 1
+        attempt = self._attempts
+        self._set_status("paying")
+        try:
+            result: PayResult = await workflow.execute_activity(
+                "charge_payment",
+                PayInput(
+                    order_id=self._order.order_id,
+                    attempt=attempt,
+                    amount=reservation.total_amount,
+                    currency=reservation.currency,
+                    payment_method=payment_method,
+                    buyer_email=self._order.buyer.email,
+                ),
+                result_type=PayResult,
+                **policies.charge(self._config),
+            )
+        except ActivityError as failure:
+            cause = failure.cause
+            if isinstance(cause, ApplicationError) and cause.type in _DECLINES:
+                self._last_error = cause.message
+                self._set_status("reserved")
+                return PayResult(status="declined", decline_reason=cause.message)
+            # Stripe stayed unreachable for the whole payment timeout: the charge may or may
+            # not have gone through. Decide it (cancelling it if it did not) before answering.
+            return await self._settle(attempt, cancel_if_unpaid=True)
+        if result.status == "succeeded":
+            self._mark_paid()
+        else:
+            self._open_attempt = attempt
+        return result
+
+    async def _settle(self, attempt: int, *, cancel_if_unpaid: bool) -> PayResult:
+        result: PayResult = await workflow.execute_activity(
+            "settle_payment",
+            SettleInput(self._order.order_id, attempt, cancel_if_unpaid),
+            result_type=PayResult,
+            **policies.settle(self._config),
+        )
+        if result.status == "succeeded":
+            self._mark_paid()
+        elif result.status == "declined":
+            self._open_attempt = None
+            self._last_error = result.decline_reason
+            if not self._paid:
+                self._set_status("reserved")
+        return result
+
+    async def _settle_webhook_news(self) -> None:
+        """Stripe says a PaymentIntent succeeded (3-D Secure done): read it and record it."""
+        self._webhook_news.clear()
+        if self._open_attempt is not None and not self._paid:
+            async with self._payment_lock:
+                if self._open_attempt is not None and not self._paid:
+                    await self._settle(self._open_attempt, cancel_if_unpaid=False)
+
+    def _mark_paid(self) -> None:
+        self._paid = True
+        self._open_attempt = None
+        self._last_error = None
+        self._set_status("paid")
+
+    # --- compensation --------------------------------------------------------------------
+
+    async def _refund(self) -> bool:
+        """Void the tickets, refund the payment, release the seats. False when refused (a
+        ticket was already used at the gate); the order then stays as it was."""
+        assert self._cancel is not None
+        previous_step = self._step
+        self._step = "refund"
+        try:
+            await workflow.execute_activity(
+                "void_tickets", OrderRef(self._order.order_id), **policies.void(self._config)
+            )
+        except ActivityError as failure:
+            self._cancel_refusal = _cause_message(failure)
+            self._cancel = None
+            self._step = previous_step
+            return False
+        await workflow.execute_activity(
+            "refund_payment",
+            RefundInput(self._order.order_id, self._cancel.reason),
+            result_type=RefundResult,
+            **policies.settle(self._config),
+        )
+        await self._release("refunded", None)
+        self._cancel_result = CancelResult(status="refunded")
+        return True
+
+    async def _release(self, final_status: str, reason: str | None) -> None:
+        self._step = "release"
+        await workflow.execute_activity(
+            "release_seats",
+            ReleaseInput(self._order.order_id, final_status, reason),
+            result_type=ReleaseResult,
+            **policies.inventory(self._config),
+        )
+        self._step = "done"
+        self._set_status(final_status)
+
+    async def _needs_attention(self, error: str) -> None:
+        self._last_error = error
+        self._set_status("needs_attention")
+        workflow.upsert_search_attributes([sa.NEEDS_ATTENTION_SINCE.value_set(workflow.now())])
+        await workflow.execute_activity(
+            "record_status",
+            StatusChange(self._order.order_id, "needs_attention", error),
+            **policies.inventory(self._config),
+        )
+
+    # --- messages ------------------------------------------------------------------------
+
+    @workflow.update(name="reservation")
+    async def reservation(self) -> ReservationAnswer:
+        """The create call's answer: seats held until a time, or sold out."""
+        await workflow.wait_condition(lambda: self._answer is not None)
+        assert self._answer is not None
+        return self._answer
+
+    @workflow.update
+    async def pay(self, request: PayRequest) -> PayResult:
+        return await self._attempt_payment(request.payment_method)
+
+    @pay.validator
+    def _validate_pay(self, request: PayRequest) -> None:
+        if self._paid:
+            raise ApplicationError("This order is already paid.", type="InvalidState")
+        if self._status not in ("reserved", "paying") or self._closing:
+            raise ApplicationError(
+                f"This order is {self._status}; it can no longer be paid.", type="InvalidState"
+            )
+
+    @workflow.update
+    async def cancel(self, request: CancelRequest) -> CancelResult:
+        if self._cancel is None:
+            self._cancel = request
+            self._cancel_refusal = None
+        await workflow.wait_condition(
+            lambda: self._cancel_result is not None or self._cancel_refusal is not None
+        )
+        if self._cancel_result is None:
+            raise ApplicationError(
+                f"This order cannot be cancelled: {self._cancel_refusal}", type="InvalidState"
+            )
+        return self._cancel_result
+
+    @cancel.validator
+    def _validate_cancel(self, request: CancelRequest) -> None:
+        if self._status in FINAL_STATUSES or self._status == "pending":
+            raise ApplicationError(f"This order is {self._status}.", type="InvalidState")
+        reservation = self._reservation
+        if (
+            self._paid
+            and request.actor == "buyer"
+            and reservation is not None
+            and reservation.refund_deadline is not None
+            and workflow.now() >= reservation.refund_deadline
+        ):
+            raise ApplicationError(
+                "The refund period for this event ended at "
+                f"{reservation.refund_deadline.isoformat()}.",
+                type="RefundPeriodOver",
+            )
+
+    @workflow.update
+    async def support_retry(self, action: SupportAction) -> str:
+        """Support asks a failed step to run again; the order continues from that step."""
+        self._retry = action
+        await workflow.wait_condition(lambda: self._retry is None)
+        return self._status
+
+    @support_retry.validator
+    def _validate_support_retry(self, action: SupportAction) -> None:
+        if self._status != "needs_attention":
+            raise ApplicationError(
+                f"Only an order that needs attention can be retried; this one is {self._status}.",
+                type="InvalidState",
+            )
+        if not action.reason.strip():
+            raise ApplicationError("A reason is required.", type="InvalidRequest")
+
+    @workflow.signal
+    def payment_succeeded(self, news: PaymentSucceeded) -> None:
+        """Fire-and-forget news from the Stripe webhook; the run reads the intent itself."""
+        self._webhook_news.append(news.payment_intent_id)
+
+    @workflow.query
+    def status(self) -> OrderProgress:
+        reservation = self._reservation
+        return OrderProgress(
+            status=self._status,
+            step=self._step,
+            hold_expires_at=reservation.hold_expires_at if reservation else None,
+            payment_attempts=self._attempts,
+            last_error=self._last_error,
+        )
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _set_status(self, status: str) -> None:
+        if status != self._status:
+            self._status = status
+            workflow.upsert_search_attributes([sa.ORDER_STATUS.value_set(status)])
+
+    def _require_reservation(self) -> ReserveResult:
+        assert self._reservation is not None, "reserve runs first"
+        return self._reservation
+
+
+def _cause_message(failure: ActivityError) -> str:
+    """The innermost failure's message: what actually went wrong, for operators."""
+    cause: BaseException | None = failure.cause
+    while (
+        isinstance(cause, FailureError)
+        and not isinstance(cause, ApplicationError)
+        and cause.cause is not None
+    ):
+        cause = cause.cause
+    return cause.message if isinstance(cause, FailureError) else str(failure)
