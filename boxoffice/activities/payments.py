@@ -83,7 +83,6 @@ class PaymentActivities:
                     "amount": request.amount,
                     "currency": request.currency.lower(),
                     "payment_method": request.payment_method,
-                    "receipt_email": request.buyer_email,
                     "metadata": {"order_id": request.order_id, "attempt": str(request.attempt)},
                 },
                 options={"idempotency_key": f"boxoffice-{request.order_id}-{request.attempt}"},

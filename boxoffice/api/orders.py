@@ -175,13 +175,12 @@ async def tickets_pdf(order_id: str, session: SessionDep, request: Request) -> R
     order = await session.get(Order, order_id)
     if order is None:
         raise HTTPException(404, f"No order with id {order_id}.")
-    if order.tickets_pdf_key is None:
+    key = order.tickets_pdf_key
+    if key is None:
         raise HTTPException(404, f"The tickets of order {order_id} are not issued yet.")
-    await session.rollback()
+    await session.rollback()  # hold no connection while reading from S3
     settings = request.app.state.settings
-    body = await asyncio.to_thread(
-        read_object, request.app.state.s3, settings.s3_bucket, order.tickets_pdf_key
-    )
+    body = await asyncio.to_thread(read_object, request.app.state.s3, settings.s3_bucket, key)
     if body is None:
         raise HTTPException(404, "The tickets document is missing from storage.")
     return Response(

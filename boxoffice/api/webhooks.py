@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import stripe
@@ -39,10 +40,10 @@ async def stripe_webhook(
         raise HTTPException(400, "Invalid Stripe signature or payload.") from None
     if event.type != "payment_intent.succeeded":
         return {"received": True}
-    intent = event.data.object
-    metadata = intent.get("metadata") or {} if isinstance(intent, dict) else intent.metadata
-    order_id = metadata.get("order_id") if metadata else None
-    if not order_id:
+    # The signature is verified: read the plain JSON rather than the SDK's object wrappers.
+    intent = json.loads(payload)["data"]["object"]
+    order_id = (intent.get("metadata") or {}).get("order_id")
+    if not isinstance(order_id, str) or not order_id:
         return {"received": True}
     handle = temporal.get_workflow_handle_for(PurchaseWorkflow.run, order_id)
     try:

