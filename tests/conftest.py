@@ -120,6 +120,9 @@ class ApiServer:
             port=self.port,
             log_level="warning",
             backlog=2048,
+            # Longer than the client's idle reuse, so a reused connection is never one the
+            # server is closing at that moment.
+            timeout_keep_alive=120,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="api", daemon=True)

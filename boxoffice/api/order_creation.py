@@ -14,7 +14,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -186,7 +190,8 @@ async def create_order(
             ),
             timeout=settings.reservation_wait_seconds,
         )
-    except TimeoutError:
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        # Not decided in time (no worker, or a burst): the client polls the order's Location.
         return CreateOutcome(order_id, decided=False)
     except WorkflowAlreadyStartedError:
         # The order's run has closed (sold out, expired...): its row has the answer.
