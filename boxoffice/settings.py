@@ -69,6 +69,20 @@ class Settings(BaseSettings):
     order_grace_seconds: int = Field(default=7 * 24 * 3600, ge=0)
     default_refund_cutoff_hours: int = Field(default=48, ge=0)
 
+    @field_validator(
+        "database_url",
+        "stripe_api_key",
+        "stripe_api_base",
+        "stripe_webhook_secret",
+        "s3_endpoint_url",
+        "ticket_signing_key",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`VAR=` in an env file or compose means "not set", not an empty secret."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("data_dir")
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:

@@ -1,0 +1,43 @@
+# `make dev` runs the whole system locally; `make test` runs every check. Both create the
+# virtualenv first when it is missing, and reinstall the project when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv dev test lint format
+
+help:
+	@echo "make dev     start everything on embedded services (API :8000, Temporal UI :8233)"
+	@echo "make test    lint, type-check and run the whole test suite"
+	@echo "make lint    ruff check, ruff format --check, mypy --strict"
+	@echo "make format  apply ruff's formatting and safe fixes"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "Python 3.11 or newer is needed: make PYTHON=python3.11 ..." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+# The stamp is newer than pyproject.toml once its dependencies are installed.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP)
+
+dev: $(STAMP)
+	$(BIN)/boxoffice dev
+
+lint: $(STAMP)
+	$(BIN)/ruff check boxoffice tests
+	$(BIN)/ruff format --check boxoffice tests
+	$(BIN)/mypy --strict boxoffice tests
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix boxoffice tests
+	$(BIN)/ruff format boxoffice tests
+
+test: lint
+	$(BIN)/pytest -q --durations=15 -p no:cacheprovider

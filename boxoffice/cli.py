@@ -1,0 +1,165 @@
+"""The `boxoffice` command: the dev stack, workers, and setup of a real database and Temporal.
+
+Heavy modules are imported inside each command, so `boxoffice --help` stays fast and commands
+that need only runtime dependencies work in the production image.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Annotated
+
+import typer
+
+from boxoffice.search_attributes import REGISTRATION
+from boxoffice.settings import get_settings
+
+app = typer.Typer(
+    help="Boxoffice: a ticket-selling backend where each purchase is a Temporal workflow.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold secrets (keys, URLs with passwords)
+)
+db_app = typer.Typer(help="The application database.", no_args_is_help=True)
+temporal_app = typer.Typer(help="The Temporal cluster.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(temporal_app, name="temporal")
+
+ALL_QUEUES = "purchases,payments,fulfilment"
+
+
+@app.command()
+def dev() -> None:
+    """Run the whole system locally on embedded services (what `make dev` runs)."""
+    from boxoffice.devstack.run import run_dev_stack
+
+    code = run_dev_stack()
+    raise typer.Exit(code)
+
+
+@app.command()
+def worker(
+    queues: Annotated[str, typer.Option(help="Comma-separated task queues to serve.")] = ALL_QUEUES,
+    processes: Annotated[int, typer.Option(min=1, help="Worker processes (one core each).")] = 1,
+) -> None:
+    """Run worker processes for the chosen task queues until SIGTERM or Ctrl-C."""
+    from boxoffice.worker import run_workers
+
+    chosen = [q.strip() for q in queues.split(",") if q.strip()]
+    if not chosen:
+        raise typer.BadParameter("name at least one queue", param_hint="--queues")
+    run_workers(chosen, processes)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    wait: Annotated[
+        float, typer.Option(help="Seconds to keep retrying while the database is unreachable.")
+    ] = 0,
+) -> None:
+    """Apply the Alembic migrations to DATABASE_URL (safe to run at every deploy)."""
+    from sqlalchemy.exc import OperationalError
+
+    from boxoffice.db.migrate import upgrade
+
+    settings = get_settings()
+    if not settings.database_url:
+        typer.echo("DATABASE_URL is not set.", err=True)
+        raise typer.Exit(2)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            upgrade(settings.database_url)
+            break
+        except OperationalError as exc:
+            if time.monotonic() >= deadline:
+                typer.echo(f"database unreachable: {exc.orig or exc}", err=True)
+                raise typer.Exit(1) from None
+            time.sleep(1)
+    typer.echo("database schema is up to date")
+
+
+async def register_search_attributes(
+    address: str,
+    namespace: str,
+    attributes: Mapping[str, str] = REGISTRATION,
+    *,
+    wait_seconds: float = 0,
+) -> list[str]:
+    """Register the custom search attributes (name -> Temporal type) on a namespace; returns the
+    ones it added. Idempotent: existing ones are skipped, a concurrent add is fine, and a name
+    registered with another type is an error. Retries for `wait_seconds` while the server or the
+    namespace is not there yet (a fresh Temporal container creates `default` after it starts)."""
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import (
+        AddSearchAttributesRequest,
+        ListSearchAttributesRequest,
+    )
+    from temporalio.client import Client
+    from temporalio.service import RPCError, RPCStatusCode
+
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            client = await Client.connect(address, namespace=namespace)
+            listed = await client.operator_service.list_search_attributes(
+                ListSearchAttributesRequest(namespace=namespace)
+            )
+            break
+        except (RPCError, RuntimeError) as exc:
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"Temporal at {address} ({namespace}): {exc}") from exc
+            await asyncio.sleep(1)
+
+    wanted = {
+        name: IndexedValueType.Value(f"INDEXED_VALUE_TYPE_{kind.upper()}")
+        for name, kind in attributes.items()
+    }
+    existing = dict(listed.custom_attributes)
+    clashes = [
+        f"{name} is {IndexedValueType.Name(existing[name])}, wanted {IndexedValueType.Name(kind)}"
+        for name, kind in wanted.items()
+        if name in existing and existing[name] != kind
+    ]
+    if clashes:
+        raise RuntimeError("search attribute type mismatch: " + "; ".join(clashes))
+    missing = {name: kind for name, kind in wanted.items() if name not in existing}
+    if missing:
+        try:
+            await client.operator_service.add_search_attributes(
+                AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
+            )
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.ALREADY_EXISTS:
+                raise
+    return sorted(missing)
+
+
+@temporal_app.command("setup")
+def temporal_setup(
+    wait: Annotated[
+        float, typer.Option(help="Seconds to keep retrying while Temporal is not ready.")
+    ] = 0,
+) -> None:
+    """Register the search attributes OrderStatus, EventId and NeedsAttentionSince on
+    TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (before deploying code that sets them)."""
+    settings = get_settings()
+    try:
+        added = asyncio.run(
+            register_search_attributes(
+                settings.temporal_address, settings.temporal_namespace, wait_seconds=wait
+            )
+        )
+    except RuntimeError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    where = f"{settings.temporal_address} ({settings.temporal_namespace})"
+    if added:
+        typer.echo(f"registered search attributes {', '.join(added)} on {where}")
+    else:
+        typer.echo(f"search attributes already registered on {where}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,477 @@
+"""`make dev` / `boxoffice dev`: the whole system on one machine, on embedded defaults.
+
+Data lives under the settings' data_dir (`.data/`), so a second start finds the first one's
+orders: PostgreSQL in `postgres/`, Temporal in `temporal.db`, mail in `mail/`, the Stripe
+emulator's objects in `localstripe.pickle`, ticket PDFs in `s3/` (moto keeps S3 in memory only, so
+the bucket is copied there on stop and back on start), the webhook secret in
+`stripe-webhook-secret`. Service logs go to `logs/`; the API's and the worker's to the terminal.
+
+Any setting that points at a real service (DATABASE_URL, TEMPORAL_ADDRESS, STRIPE_API_KEY or
+STRIPE_API_BASE, S3_ENDPOINT_URL, SMTP_URL; from the environment or `.env`) replaces its
+embedded part.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mimetypes
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from boxoffice.devstack import services
+from boxoffice.devstack.ports import port_is_free
+from boxoffice.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+DEMO_EVENT_NAME = "Boxoffice Live — Demo Night"
+DEMO_VENUE = "Boxoffice Hall, Berlin"
+#: (name, price in cents, currency, capacity)
+DEMO_TICKET_TYPES = (
+    ("General admission", 4500, "EUR", 200),
+    ("VIP", 12000, "EUR", 20),
+)
+#: Local test-mode credentials for moto (it accepts any); never real ones.
+MOTO_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+@dataclass(frozen=True)
+class DevPorts:
+    """Fixed so the printed URLs and curl lines stay the same from one start to the next."""
+
+    api: int = 8000
+    temporal: int = 7233
+    temporal_ui: int = 8233
+    localstripe: int = 8420
+    moto: int = 5055
+    smtp: int = 1025
+
+
+DEV_PORTS = DevPorts()
+
+
+class DevStackError(RuntimeError):
+    """The stack cannot start; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class DemoEvent:
+    event_id: str
+    ticket_type_ids: dict[str, str]
+
+
+def _say(message: str) -> None:
+    print(f"boxoffice dev: {message}", flush=True)
+
+
+def _external(settings: Settings, *fields: str) -> bool:
+    """Whether any of these settings was given (environment or .env), not left at its default."""
+    return any(name in settings.model_fields_set for name in fields)
+
+
+def _check_ports(wanted: dict[str, int]) -> None:
+    taken = [f"{port} ({what})" for what, port in wanted.items() if not port_is_free(port)]
+    if taken:
+        raise DevStackError(
+            "port(s) already in use: "
+            + ", ".join(taken)
+            + ". Is another `make dev` running? Stop it, or stop whatever holds the port"
+            " (e.g. `ss -ltnp | grep :PORT`), or point the setting for that part at a running"
+            " service instead (DATABASE_URL, TEMPORAL_ADDRESS, STRIPE_API_BASE, S3_ENDPOINT_URL,"
+            " SMTP_URL)."
+        )
+
+
+def _webhook_secret(data_dir: Path) -> str:
+    """Generated once and kept, so the API and the emulator agree across restarts."""
+    path = data_dir / "stripe-webhook-secret"
+    if path.exists():
+        value = path.read_text().strip()
+        if value:
+            return value
+    value = "whsec_" + secrets.token_hex(24)
+    path.touch(mode=0o600)
+    path.write_text(value + "\n")
+    return value
+
+
+# --------------------------------------------------------------------------- S3 copy
+
+
+def _safe_key_path(root: Path, key: str) -> Path | None:
+    """Where an object key lives under root, or None for keys that would escape it."""
+    parts = PurePosixPath(key).parts
+    if not parts or key.startswith("/") or any(p in ("..", ".", "") for p in parts):
+        return None
+    return root.joinpath(*parts)
+
+
+def restore_bucket(s3: S3Client, bucket: str, root: Path) -> int:
+    """Upload every file under root to the bucket, keyed by its relative path."""
+    count = 0
+    if not root.is_dir():
+        return 0
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or path.name.endswith(".part"):
+            continue
+        key = path.relative_to(root).as_posix()
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type})
+        count += 1
+    return count
+
+
+def save_bucket(s3: S3Client, bucket: str, root: Path) -> int:
+    """Download every object of the bucket to root/<key> (each through a temporary file)."""
+    count = 0
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            key = item.get("Key", "")
+            target = _safe_key_path(root, key)
+            if target is None:
+                _say(f"not saving S3 object with unsafe key {key!r}")
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(target.name + ".part")
+            s3.download_file(bucket, key, str(partial))
+            partial.replace(target)
+            count += 1
+    return count
+
+
+# --------------------------------------------------------------------------- demo data
+
+
+def seed_demo_event(database_url: str) -> DemoEvent:
+    """The demo event and its ticket types; created once, found by name afterwards."""
+    from sqlalchemy import create_engine, select
+    from sqlalchemy.orm import Session
+
+    from boxoffice.db.engine import sqlalchemy_url
+    from boxoffice.db.models import Event, TicketType
+
+    engine = create_engine(sqlalchemy_url(database_url))
+    try:
+        with Session(engine) as session, session.begin():
+            event = session.scalars(
+                select(Event).where(Event.name == DEMO_EVENT_NAME).order_by(Event.created_at)
+            ).first()
+            if event is None:
+                day = datetime.now(UTC).date() + timedelta(weeks=4)
+                event = Event(
+                    name=DEMO_EVENT_NAME,
+                    venue=DEMO_VENUE,
+                    starts_at=datetime(day.year, day.month, day.day, 19, 0, tzinfo=UTC),
+                    status="on_sale",
+                    refund_cutoff_hours=48,
+                )
+                session.add(event)
+                session.flush()
+                for name, price, currency, capacity in DEMO_TICKET_TYPES:
+                    session.add(
+                        TicketType(
+                            event_id=event.id,
+                            name=name,
+                            price=price,
+                            currency=currency,
+                            capacity=capacity,
+                            available=capacity,
+                        )
+                    )
+                session.flush()
+                _say(f"seeded the demo event {DEMO_EVENT_NAME!r}")
+            types = session.scalars(select(TicketType).where(TicketType.event_id == event.id)).all()
+            return DemoEvent(
+                event_id=str(event.id), ticket_type_ids={t.name: str(t.id) for t in types}
+            )
+    finally:
+        engine.dispose()
+
+
+# --------------------------------------------------------------------------- signals
+
+
+#: Ctrl-C, `kill`, and closing the terminal all stop the stack the same way.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def _signals_stop_the_stack() -> Iterator[None]:
+    """Each stop signal raises KeyboardInterrupt, so every one unwinds the same way."""
+    previous = {
+        signum: signal.signal(signum, signal.default_int_handler) for signum in _STOP_SIGNALS
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _keep_stopping(_signum: int, _frame: Any) -> None:
+    """While stopping, another Ctrl-C must not abandon children half-stopped."""
+    _say("still stopping (each part gets up to 10 s before it is killed)...")
+
+
+# --------------------------------------------------------------------------- the stack
+
+
+def _wait_ready(url: str, children: dict[str, subprocess.Popen[bytes]], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    with httpx.Client(trust_env=False, timeout=5) as client:
+        while True:
+            for name, proc in children.items():
+                if proc.poll() is not None:
+                    raise DevStackError(f"the {name} exited with code {proc.returncode}")
+            try:
+                response = client.get(url)
+                if response.status_code == 200:
+                    return
+                last = f"HTTP {response.status_code}: {response.text[:300]}"
+            except httpx.HTTPError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            if time.monotonic() > deadline:
+                raise DevStackError(f"{url} not ready within {timeout:.0f} s ({last})")
+            time.sleep(0.5)
+
+
+def _banner(
+    ports: DevPorts, settings: Settings, demo: DemoEvent, mail_dir: Path | None, data_dir: Path
+) -> str:
+    api = f"http://localhost:{ports.api}"
+    general = demo.ticket_type_ids.get("General admission") or next(
+        iter(demo.ticket_type_ids.values())
+    )
+    body = (
+        f'{{"event_id": "{demo.event_id}", '
+        f'"items": [{{"ticket_type_id": "{general}", "quantity": 1}}], '
+        '"buyer": {"email": "you@example.com", "name": "Your Name"}, '
+        '"payment_method": "pm_card_visa"}'
+    )
+    lines = [
+        "",
+        "Boxoffice is running. Ctrl-C stops everything.",
+        "",
+        f"  API docs     {api}/docs",
+        f"  Temporal UI  {settings.temporal_ui_url}",
+        f"  Mail folder  {mail_dir}" if mail_dir else f"  Mail         {settings.smtp_url}",
+        f"  Service logs {data_dir / 'logs'}",
+        "",
+        "Buy one General admission ticket:",
+        f"  curl -s -X POST {api}/orders -H 'Content-Type: application/json' -d '{body}'",
+        "",
+        "Then look at the order and download its tickets (ORDER_ID is the `id` in the answer):",
+        f"  curl -s {api}/orders/ORDER_ID",
+        f"  curl -s -o tickets.pdf {api}/orders/ORDER_ID/tickets.pdf",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _start(stack: contextlib.ExitStack, data_dir: Path, ports: DevPorts) -> None:
+    settings = Settings(data_dir=data_dir)
+    data_dir = settings.data_dir
+    logs = data_dir / "logs"
+
+    own_postgres = not _external(settings, "database_url")
+    own_temporal = not _external(settings, "temporal_address")
+    own_stripe = not _external(settings, "stripe_api_key", "stripe_api_base")
+    own_s3 = not _external(settings, "s3_endpoint_url")
+    own_smtp = not _external(settings, "smtp_url")
+
+    wanted = {"API": ports.api}
+    if own_temporal:
+        wanted |= {"Temporal": ports.temporal, "Temporal UI": ports.temporal_ui}
+    if own_stripe:
+        wanted["localstripe"] = ports.localstripe
+    if own_s3:
+        wanted["moto S3"] = ports.moto
+    if own_smtp:
+        wanted["SMTP catcher"] = ports.smtp
+    _check_ports(wanted)
+    data_dir.mkdir(parents=True, exist_ok=True)
+
+    env = dict(os.environ)
+    env["DATA_DIR"] = str(data_dir)
+    env["PUBLIC_BASE_URL"] = env.get("PUBLIC_BASE_URL", f"http://localhost:{ports.api}")
+
+    # PostgreSQL, then the schema: everything else reads it.
+    if own_postgres:
+        _say("starting PostgreSQL (embedded)")
+        database_url = stack.enter_context(services.postgres(data_dir / "postgres", keep=True))
+    else:
+        assert settings.database_url is not None
+        database_url = settings.database_url
+        _say("using the PostgreSQL at DATABASE_URL")
+    env["DATABASE_URL"] = database_url
+    from boxoffice.db.migrate import upgrade
+
+    upgrade(database_url)
+
+    # Temporal.
+    temporal_ui_url = settings.temporal_ui_url
+    if own_temporal:
+        _say("starting the Temporal dev server")
+        address = stack.enter_context(
+            services.temporal(
+                ports.temporal,
+                ports.temporal_ui,
+                data_dir / "temporal.db",
+                namespace=settings.temporal_namespace,
+                log_file=logs / "temporal.log",
+            )
+        )
+        env["TEMPORAL_ADDRESS"] = address
+        temporal_ui_url = f"http://localhost:{ports.temporal_ui}"
+    else:
+        _say(f"using the Temporal at {settings.temporal_address} (run `boxoffice temporal setup`)")
+
+    # Stripe.
+    webhook_url = f"http://127.0.0.1:{ports.api}/webhooks/stripe"
+    if own_stripe:
+        _say("starting localstripe (Stripe emulator)")
+        stripe_base = stack.enter_context(
+            services.localstripe(
+                ports.localstripe,
+                state_file=data_dir / "localstripe.pickle",
+                log_file=logs / "localstripe.log",
+            )
+        )
+        secret = _webhook_secret(data_dir)
+        services.register_localstripe_webhook(stripe_base, webhook_url, secret)
+        env["STRIPE_API_BASE"] = stripe_base
+        env["STRIPE_WEBHOOK_SECRET"] = secret
+    elif settings.stripe_api_key is None and settings.stripe_api_base:
+        # An emulator already running elsewhere: point its webhooks at this API if it lets us.
+        secret = (
+            settings.stripe_webhook_secret.get_secret_value()
+            if settings.stripe_webhook_secret
+            else _webhook_secret(data_dir)
+        )
+        env["STRIPE_WEBHOOK_SECRET"] = secret
+        try:
+            services.register_localstripe_webhook(settings.stripe_api_base, webhook_url, secret)
+        except httpx.HTTPError as exc:
+            _say(f"could not register the webhook on {settings.stripe_api_base}: {exc}")
+    else:
+        _say(
+            "using Stripe with STRIPE_API_KEY; forward its webhooks with "
+            f"`stripe listen --forward-to {webhook_url}` and set STRIPE_WEBHOOK_SECRET"
+        )
+
+    # S3.
+    from boxoffice.s3 import ensure_bucket, make_s3_client
+
+    if own_s3:
+        _say("starting moto (S3)")
+        endpoint = stack.enter_context(services.moto_s3(ports.moto, log_file=logs / "moto.log"))
+        env["S3_ENDPOINT_URL"] = endpoint
+        env.update(MOTO_CREDENTIALS)
+        config = make_s3_client(settings.model_copy(update={"s3_endpoint_url": endpoint})).meta
+        # moto's credentials for this process's client too, without touching os.environ.
+        import boto3
+
+        s3 = boto3.Session(
+            aws_access_key_id=MOTO_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=MOTO_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        ).client("s3", endpoint_url=endpoint, config=config.config)
+    else:
+        s3 = make_s3_client(settings)
+    ensure_bucket(s3, settings.s3_bucket)
+    if own_s3:
+        saved = data_dir / "s3"
+        restored = restore_bucket(s3, settings.s3_bucket, saved)
+        if restored:
+            _say(f"restored {restored} S3 object(s) from {saved}")
+
+        def save() -> None:
+            count = save_bucket(s3, settings.s3_bucket, saved)
+            _say(f"saved {count} S3 object(s) to {saved}")
+
+        stack.callback(save)
+
+    # SMTP.
+    mail_dir: Path | None = None
+    if own_smtp:
+        mail_dir = data_dir / "mail"
+        catcher = stack.enter_context(services.mail_catcher(ports.smtp, mail_dir))
+        env["SMTP_URL"] = catcher.url
+        _say(f"catching mail in {mail_dir}")
+
+    demo = seed_demo_event(database_url)
+
+    # The API and one worker pool.
+    _say(f"starting the API on :{ports.api} and a worker")
+    api, _ = stack.enter_context(
+        services.managed_process(
+            [
+                sys.executable,
+                *("-m", "uvicorn", "boxoffice.api.app:create_app", "--factory"),
+                *("--host", "127.0.0.1", "--port", str(ports.api)),
+            ],
+            name="API",
+            env=env,
+            inherit_output=True,
+        )
+    )
+    worker, _ = stack.enter_context(
+        services.managed_process(
+            [sys.executable, "-m", "boxoffice.worker"],
+            name="worker",
+            env=env,
+            inherit_output=True,
+        )
+    )
+    children = {"API": api, "worker": worker}
+    _wait_ready(f"http://127.0.0.1:{ports.api}/readyz", children, timeout=120)
+    shown = settings.model_copy(update={"temporal_ui_url": temporal_ui_url})
+    print(_banner(ports, shown, demo, mail_dir, data_dir), flush=True)
+
+    while True:
+        for name, proc in children.items():
+            if proc.poll() is not None:
+                raise DevStackError(f"the {name} exited with code {proc.returncode}")
+        time.sleep(0.5)
+
+
+def run_dev_stack(data_dir: Path | None = None, ports: DevPorts = DEV_PORTS) -> int:
+    """Start everything, wait for Ctrl-C or SIGTERM, stop everything in reverse order.
+
+    Returns the exit code: 0 after a requested stop, 1 when something failed.
+    """
+    stack = contextlib.ExitStack()
+    code = 0
+    with _signals_stop_the_stack():
+        try:
+            _start(stack, data_dir or Settings().data_dir, ports)
+        except KeyboardInterrupt:
+            print(flush=True)
+            _say("stopping")
+        except (DevStackError, services.ServiceError) as exc:
+            _say(f"error: {exc}")
+            code = 1
+        finally:
+            for signum in _STOP_SIGNALS:
+                signal.signal(signum, _keep_stopping)
+            try:
+                stack.close()
+            except Exception as exc:
+                _say(f"error while stopping: {type(exc).__name__}: {exc}")
+                code = 1
+    if code == 0:
+        _say("stopped")
+    return code
