@@ -208,13 +208,15 @@ class EmailActivities:
         message["Subject"] = f"Your tickets: {_one_line(mail.event_name)}"
         message["Date"] = formatdate(usegmt=True)
         message["Message-ID"] = message_id
-        plural = "ticket" if mail.ticket_count == 1 else "tickets"
+        what = (
+            "your ticket is" if mail.ticket_count == 1 else f"your {mail.ticket_count} tickets are"
+        )
         link = f"{self._public_base_url}/orders/{quote(mail.order_id, safe='')}/tickets.pdf"
         message.set_content(
             f"Hello {mail.buyer_name},\n\n"
-            f"Here are your {mail.ticket_count} {plural} for {mail.event_name}\n"
+            f"Here {what} for {mail.event_name}\n"
             f"at {mail.venue}, {mail.starts_at}.\n\n"
-            "They are attached as a PDF, one page per ticket. Show the QR code at the entrance;\n"
+            "They come attached as a PDF, one page per ticket. Show the QR code at the entrance;\n"
             "each ticket gets one person in once.\n\n"
             f"Download them again: {link}\n\n"
             f"Order {mail.order_id}\n"
