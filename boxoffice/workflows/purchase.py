@@ -159,12 +159,16 @@ class PurchaseWorkflow:
                     break
                 except ActivityError as failure:
                     await self._needs_attention(f"{step}: {_cause_message(failure)}")
-                    await workflow.wait_condition(
-                        lambda: self._retry is not None or self._cancel is not None
-                    )
-                    if self._retry is not None:
-                        self._retry = None
-                        self._set_status("paid")
+                    # Wait for support's retry; a cancel refunds, and a refused cancel (a
+                    # ticket used at the gate) leaves the order waiting, the step not re-run.
+                    while self._retry is None:
+                        await workflow.wait_condition(
+                            lambda: self._retry is not None or self._cancel is not None
+                        )
+                        if self._cancel is not None and await self._refund():
+                            return
+                    self._retry = None
+                    self._set_status("paid")
         self._step = "done"
         self._set_status("completed")
 
@@ -375,7 +379,8 @@ class PurchaseWorkflow:
     async def support_retry(self, action: SupportAction) -> str:
         """Support asks a failed step to run again; the order continues from that step."""
         self._retry = action
-        await workflow.wait_condition(lambda: self._retry is None)
+        # Also done when the order ended meanwhile, so no handler is left waiting for ever.
+        await workflow.wait_condition(lambda: self._retry is None or self._status in FINAL_STATUSES)
         return self._status
 
     @support_retry.validator
@@ -383,6 +388,11 @@ class PurchaseWorkflow:
         if self._status != "needs_attention":
             raise ApplicationError(
                 f"Only an order that needs attention can be retried; this one is {self._status}.",
+                type="InvalidState",
+            )
+        if self._cancel is not None:
+            raise ApplicationError(
+                "A cancel of this order is under way; it cannot be retried.",
                 type="InvalidState",
             )
         if not action.reason.strip():

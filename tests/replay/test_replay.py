@@ -1,0 +1,106 @@
+"""Replay every saved PurchaseWorkflow history against today's code.
+
+Orders stay open until their event is over, so a workflow change must replay the histories of
+runs already in flight. The histories are recorded by the workflow tier:
+
+    BOXOFFICE_RECORD_HISTORIES=1 .venv/bin/pytest tests/workflow
+
+A change that alters a path's commands fails here; guard it with `workflow.patched`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
+
+from boxoffice.payloads import PurchaseInput, StatusChange
+from boxoffice.workflows.purchase import PurchaseWorkflow
+
+HISTORIES = Path(__file__).resolve().parent / "histories"
+
+#: Paths whose histories must be present: every way an order's life can go.
+REQUIRED = {
+    "paid",
+    "declined_then_paid",
+    "expired",
+    "cancelled",
+    "refunded",
+    "refund_after_deadline",
+    "support_refund_after_deadline",
+    "refund_ticket_used",
+    "needs_attention_retried",
+    "needs_attention_cancelled",
+    "needs_attention_cancel_refused",
+    "needs_attention_retry_during_refund",
+    "sold_out",
+    "pay_after_hold",
+    "three_d_secure",
+    "three_d_secure_abandoned",
+    "three_d_secure_paid_at_expiry",
+    "three_d_secure_before_second_attempt",
+    "second_attempt_after_3ds",
+    "duplicate_reservation",
+    "payment_in_flight_at_expiry",
+    "cancel_during_payment",
+    "cancel_at_close",
+}
+
+
+def saved_histories() -> list[Path]:
+    return sorted(HISTORIES.glob("*.json"))
+
+
+def load(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+
+
+def test_every_path_has_a_history() -> None:
+    saved = {path.stem for path in saved_histories()}
+    assert saved, f"no histories in {HISTORIES}; record them (see this module's docstring)"
+    missing = REQUIRED - saved
+    assert not missing, f"paths without a saved history: {sorted(missing)}"
+
+
+@pytest.mark.parametrize(
+    "path",
+    saved_histories() or [None],
+    ids=lambda path: path.stem if isinstance(path, Path) else "no-histories",
+)
+async def test_history_replays(path: Path | None) -> None:
+    assert path is not None, f"no histories in {HISTORIES}: nothing was replayed"
+    replayer = Replayer(workflows=[PurchaseWorkflow])
+
+    result = await replayer.replay_workflow(load(path), raise_on_replay_failure=True)
+
+    assert result.replay_failure is None
+
+
+@workflow.defn(name="PurchaseWorkflow")
+class UnguardedChange(PurchaseWorkflow):
+    """Today's workflow with an unguarded change: a status record before every release."""
+
+    @workflow.run
+    async def run(self, order: PurchaseInput) -> str:
+        return await super().run(order)
+
+    async def _release(self, final_status: str, reason: str | None) -> None:
+        await workflow.execute_activity(
+            "record_status",
+            StatusChange(self._order.order_id, final_status, reason),
+            start_to_close_timeout=timedelta(seconds=10),
+        )
+        await super()._release(final_status, reason)
+
+
+async def test_unguarded_change_fails_replay() -> None:
+    """The fixtures catch what they are for: a changed path no longer replays."""
+    expired = HISTORIES / "expired.json"
+    assert expired.exists(), f"{expired} missing; record the histories"
+    replayer = Replayer(workflows=[UnguardedChange], workflow_runner=UnsandboxedWorkflowRunner())
+
+    with pytest.raises(workflow.NondeterminismError):
+        await replayer.replay_workflow(load(expired))
