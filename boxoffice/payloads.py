@@ -219,6 +219,8 @@ class ReservationAnswer:
     total_amount: int = 0
     currency: str = ""
     reason: str | None = None
+    # Set when the status is "rejected": the failure's type (e.g. InvalidOrder).
+    error_type: str | None = None
 
 
 @dataclass

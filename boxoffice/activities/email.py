@@ -153,7 +153,7 @@ class EmailActivities:
             await s.execute(
                 update(Order)
                 .where(Order.id == mail.order_id, Order.status.in_(allowed_from("completed")))
-                .values(status="completed", updated_at=func.now())
+                .values(status="completed", updated_at=func.now(), last_error=None)
             )
         activity.logger.info(
             "order %s: tickets sent to %s as %s",

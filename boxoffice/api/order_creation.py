@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import (
@@ -193,6 +194,9 @@ async def create_order(
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         # Not decided in time (no worker, or a burst): the client polls the order's Location.
         return CreateOutcome(order_id, decided=False)
+    except WorkflowUpdateFailedError as failed:
+        # The run ended without answering (it should not; the workflow answers every path).
+        raise OrderRefused(503, f"The reservation could not be made: {failed.cause}") from None
     except WorkflowAlreadyStartedError:
         # The order's run has closed (sold out, expired...): its row has the answer.
         existing = await session.get(Order, order_id)
@@ -202,6 +206,10 @@ async def create_order(
         return _answer_from_row(existing, request_fingerprint)
     if answer.status == "sold_out":
         raise OrderRefused(409, answer.reason or "Not enough seats left.")
+    if answer.status == "rejected":
+        if answer.error_type == "InvalidOrder":
+            raise OrderRefused(422, answer.reason or "The order is not valid.")
+        raise OrderRefused(503, f"The seats could not be reserved: {answer.reason}")
     return CreateOutcome(order_id, decided=True)
 
 

@@ -84,19 +84,24 @@ class PurchaseWorkflow:
 
     async def _reserve(self) -> bool:
         hold_ends = workflow.now() + timedelta(seconds=self._config.hold_seconds)
-        result: ReserveResult = await workflow.execute_local_activity(
-            "reserve_seats",
-            ReserveInput(
-                order_id=self._order.order_id,
-                event_id=self._order.event_id,
-                items=self._order.items,
-                buyer=self._order.buyer,
-                hold_expires_at=hold_ends,
-                request_fingerprint=self._order.request_fingerprint,
-            ),
-            result_type=ReserveResult,
-            **policies.reserve(self._config),
-        )
+        try:
+            result: ReserveResult = await workflow.execute_local_activity(
+                "reserve_seats",
+                ReserveInput(
+                    order_id=self._order.order_id,
+                    event_id=self._order.event_id,
+                    items=self._order.items,
+                    buyer=self._order.buyer,
+                    hold_expires_at=hold_ends,
+                    request_fingerprint=self._order.request_fingerprint,
+                ),
+                result_type=ReserveResult,
+                **policies.reserve(self._config),
+            )
+        except FailureError as failure:
+            # A local activity's own error may arrive unwrapped (not as an ActivityError).
+            await self._reject(failure)
+            return False
         self._reservation = result
         self._set_status("reserved" if result.reserved else "sold_out")
         self._answer = ReservationAnswer(
@@ -110,6 +115,25 @@ class PurchaseWorkflow:
         if result.reserved and self._order.payment_method:
             await self._attempt_payment(self._order.payment_method)
         return result.reserved
+
+    async def _reject(self, failure: FailureError) -> None:
+        """The reservation failed for good: answer the caller with why, and give back any seats
+        an attempt may have taken before its answer was lost (a no-op when none were)."""
+        cause = _innermost(failure)
+        self._last_error = cause.message
+        self._answer = ReservationAnswer(
+            order_id=self._order.order_id,
+            status="rejected",
+            reason=self._last_error,
+            error_type=cause.type if isinstance(cause, ApplicationError) else None,
+        )
+        self._set_status("rejected")
+        await workflow.execute_activity(
+            "release_seats",
+            ReleaseInput(self._order.order_id, "cancelled", self._last_error),
+            result_type=ReleaseResult,
+            **policies.inventory(self._config),
+        )
 
     async def _hold(self) -> bool:
         """Wait for payment, a cancel, or the hold's end. True when the order is paid."""
@@ -168,7 +192,10 @@ class PurchaseWorkflow:
                         if self._cancel is not None and await self._refund():
                             return
                     self._retry = None
+                    self._last_error = None
                     self._set_status("paid")
+                    if workflow.patched("clear-needs-attention-since"):
+                        workflow.upsert_search_attributes([sa.NEEDS_ATTENTION_SINCE.value_unset()])
         self._step = "done"
         self._set_status("completed")
 
@@ -426,13 +453,14 @@ class PurchaseWorkflow:
         return self._reservation
 
 
+def _innermost(failure: FailureError) -> FailureError:
+    """The failure that says what actually went wrong: the first ApplicationError in the chain,
+    else the last failure (e.g. a timeout)."""
+    found = failure
+    while not isinstance(found, ApplicationError) and isinstance(found.cause, FailureError):
+        found = found.cause
+    return found
+
+
 def _cause_message(failure: ActivityError) -> str:
-    """The innermost failure's message: what actually went wrong, for operators."""
-    cause: BaseException | None = failure.cause
-    while (
-        isinstance(cause, FailureError)
-        and not isinstance(cause, ApplicationError)
-        and cause.cause is not None
-    ):
-        cause = cause.cause
-    return cause.message if isinstance(cause, FailureError) else str(failure)
+    return _innermost(failure).message

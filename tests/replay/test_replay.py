@@ -33,6 +33,9 @@ REQUIRED = {
     "support_refund_after_deadline",
     "refund_ticket_used",
     "needs_attention_retried",
+    # Recorded before `clear-needs-attention-since` was patched in: a run from then must replay.
+    "needs_attention_retried_before_clearing_since",
+    "reserve_rejected",
     "needs_attention_cancelled",
     "needs_attention_cancel_refused",
     "needs_attention_retry_during_refund",

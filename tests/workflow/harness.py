@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from temporalio import activity
+from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.testservice.v1 import LockTimeSkippingRequest, UnlockTimeSkippingRequest
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
@@ -376,8 +378,15 @@ class Harness:
     async def close_leftovers(self) -> None:
         """Terminate runs a failed test left open, so their timers never hold up later tests."""
         for handle in self.handles:
-            description = await handle.describe()
-            if description.raw_description.workflow_execution_info.status == (
+            # The raw call: the SDK's describe() decodes search attributes, and the test server
+            # keeps an unset Datetime attribute in a form that does not decode.
+            raw = await self.env.client.workflow_service.describe_workflow_execution(
+                DescribeWorkflowExecutionRequest(
+                    namespace=self.env.client.namespace,
+                    execution=WorkflowExecution(workflow_id=handle.id),
+                )
+            )
+            if raw.workflow_execution_info.status == (
                 WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
             ):
                 await handle.terminate("test over")

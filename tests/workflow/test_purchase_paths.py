@@ -651,3 +651,21 @@ async def test_cancel_lands_with_close_timer(harness: Harness) -> None:
 
     assert fakes.names()[-3:] == ["void_tickets", "refund_payment", "release_seats"]
     assert fakes.args("release_seats") == [ReleaseInput(order_id, "refunded", None)]
+
+
+async def test_reservation_failing_for_good_is_rejected_not_failed(harness: Harness) -> None:
+    """A reservation that cannot be made (a bad order) answers the caller and closes the run
+    cleanly, giving back any seats a lost attempt may have taken."""
+    harness.fakes.reserve_error = ApplicationError(
+        "Ticket type x does not belong to this event.", type="InvalidOrder", non_retryable=True
+    )
+    order_id = harness.new_order_id("reserve_rejected")
+
+    answer, handle = await harness.create(order_id)
+
+    assert answer.status == "rejected"
+    assert answer.error_type == "InvalidOrder"
+    assert answer.reason is not None and "does not belong" in answer.reason
+    assert await harness.finish(handle, "reserve_rejected") == "rejected"
+    assert harness.fakes.names() == ["reserve_seats", "release_seats"]
+    assert harness.fakes.args("release_seats")[0].final_status == "cancelled"
