@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from boxoffice.activities.order_lookup import order_with_event
 from boxoffice.activities.tickets import PAID_STATUSES
-from boxoffice.db.models import Email, Event, Order, Ticket
+from boxoffice.db.models import Email, Order, Ticket
 from boxoffice.order_status import allowed_from
 from boxoffice.payloads import EmailSent, OrderRef
 from boxoffice.s3 import read_object, tickets_pdf_key
@@ -165,18 +166,7 @@ class EmailActivities:
 
     async def _load(self, order_id: str) -> _TicketsMail:
         async with self._sessions() as s, s.begin():
-            row = (
-                await s.execute(
-                    select(Order, Event)
-                    .join(Event, Event.id == Order.event_id)
-                    .where(Order.id == order_id)
-                )
-            ).one_or_none()
-            if row is None:
-                raise ApplicationError(
-                    f"order {order_id} does not exist", type="OrderNotFound", non_retryable=True
-                )
-            order, event = row
+            order, event = await order_with_event(s, order_id)
             if order.status not in PAID_STATUSES:
                 raise ApplicationError(
                     f"order {order_id} is {order.status}: its tickets are not to be sent",

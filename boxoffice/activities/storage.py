@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from boxoffice.db.models import Event, Hold, Order, Ticket, TicketType
+from boxoffice.activities.order_lookup import order_with_event
+from boxoffice.db.models import Hold, Order, Ticket, TicketType
 from boxoffice.payloads import OrderRef, StoredDocument
 from boxoffice.s3 import tickets_pdf_key
 from boxoffice.ticket_pdf import TicketPage, TicketsDocument, render_tickets_pdf
@@ -53,18 +54,7 @@ class StorageActivities:
 
     async def _load_document(self, order_id: str) -> TicketsDocument:
         async with self._sessions() as s, s.begin():
-            row = (
-                await s.execute(
-                    select(Order, Event)
-                    .join(Event, Event.id == Order.event_id)
-                    .where(Order.id == order_id)
-                )
-            ).one_or_none()
-            if row is None:
-                raise ApplicationError(
-                    f"order {order_id} does not exist", type="OrderNotFound", non_retryable=True
-                )
-            order, event = row
+            order, event = await order_with_event(s, order_id)
             # The price is the hold's: what the buyer paid, even if the ticket type changed since.
             tickets = (
                 await s.execute(

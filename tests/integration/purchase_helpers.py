@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import stripe
 
 
 async def create_event(
@@ -74,3 +75,15 @@ async def available(http: httpx.AsyncClient, event_id: str, ticket_type_id: str)
     event = (await http.get(f"/events/{event_id}")).json()
     seats: int = next(t["available"] for t in event["ticket_types"] if t["id"] == ticket_type_id)
     return seats
+
+
+def card_payment_method(stripe_base: str | None, number: str) -> str:
+    """A PaymentMethod for one of Stripe's test cards (e.g. 4000000000000341 declines)."""
+    client = stripe.StripeClient("sk_test_x", base_addresses={"api": stripe_base})
+    method = client.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": number, "exp_month": 12, "exp_year": 2035, "cvc": "123"},
+        }
+    )
+    return str(method.id)

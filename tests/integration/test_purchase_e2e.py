@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import httpx
 import pypdf
-import stripe
 import zxingcpp
 from PIL import Image
 from sqlalchemy import text
@@ -28,6 +27,7 @@ from boxoffice.workflows.purchase import PurchaseWorkflow
 from tests.conftest import Stack
 from tests.integration.purchase_helpers import (
     available,
+    card_payment_method,
     create_event,
     general,
     order_body,
@@ -93,25 +93,12 @@ async def test_purchase_completes_with_pdf_qr_and_email(stack: Stack) -> None:
 
 
 async def test_declined_card_then_another_card(stack: Stack) -> None:
-    client = stripe.StripeClient(
-        "sk_test_x", base_addresses={"api": stack.settings.stripe_api_base}
-    )
-    declining = client.v1.payment_methods.create(
-        params={
-            "type": "card",
-            "card": {
-                "number": "4000000000000341",
-                "exp_month": 12,
-                "exp_year": 2035,
-                "cvc": "123",
-            },
-        }
-    )
+    declining = card_payment_method(stack.settings.stripe_api_base, "4000000000000341")
     async with stack.http() as http:
         event = await create_event(http)
         order = (await http.post("/orders", json=order_body(event))).json()
         declined = await http.post(
-            f"/orders/{order['id']}/payment", json={"payment_method": declining.id}
+            f"/orders/{order['id']}/payment", json={"payment_method": declining}
         )
         assert declined.status_code == 402, declined.text
         assert declined.json()["status"] == "declined"
@@ -133,25 +120,12 @@ async def test_declined_card_then_another_card(stack: Stack) -> None:
 
 
 async def test_three_d_secure_completes_through_the_webhook(stack: Stack) -> None:
-    client = stripe.StripeClient(
-        "sk_test_x", base_addresses={"api": stack.settings.stripe_api_base}
-    )
-    card = client.v1.payment_methods.create(
-        params={
-            "type": "card",
-            "card": {
-                "number": "4000000000003220",
-                "exp_month": 12,
-                "exp_year": 2035,
-                "cvc": "123",
-            },
-        }
-    )
+    card = card_payment_method(stack.settings.stripe_api_base, "4000000000003220")
     async with stack.http() as http:
         event = await create_event(http)
         order = (await http.post("/orders", json=order_body(event))).json()
         needs_action = await http.post(
-            f"/orders/{order['id']}/payment", json={"payment_method": card.id}
+            f"/orders/{order['id']}/payment", json={"payment_method": card}
         )
         assert needs_action.status_code == 200, needs_action.text
         outcome = needs_action.json()
