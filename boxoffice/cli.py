@@ -15,6 +15,7 @@ import typer
 
 from boxoffice.search_attributes import REGISTRATION
 from boxoffice.settings import get_settings
+from boxoffice.support.cli import orders_app
 
 app = typer.Typer(
     help="Boxoffice: a ticket-selling backend where each purchase is a Temporal workflow.",
@@ -25,6 +26,7 @@ db_app = typer.Typer(help="The application database.", no_args_is_help=True)
 temporal_app = typer.Typer(help="The Temporal cluster.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(temporal_app, name="temporal")
+app.add_typer(orders_app, name="orders")
 
 ALL_QUEUES = "purchases,payments,fulfilment"
 

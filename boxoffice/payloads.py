@@ -53,6 +53,8 @@ class PipelineConfig:
     order_grace_seconds: int = 7 * 24 * 3600
     payments_task_queue: str = "payments"
     fulfilment_task_queue: str = "fulfilment"
+    # Support may lengthen a hold by at most this much in all.
+    max_hold_extension_seconds: int = 3600
 
 
 @dataclass
@@ -243,6 +245,39 @@ class CancelResult:
 class SupportAction:
     actor: str
     reason: str
+
+
+@dataclass
+class ExtendHold:
+    actor: str
+    reason: str
+    minutes: int
+
+
+@dataclass
+class HoldExtended:
+    hold_expires_at: datetime
+
+
+@dataclass
+class HoldExpiryChange:
+    order_id: str
+    hold_expires_at: datetime
+
+
+@dataclass
+class ResendRequest:
+    actor: str
+    reason: str
+    to: str | None = None
+
+
+@dataclass
+class ResendInput:
+    order_id: str
+    # The n-th resend of this order: keys its Message-ID, so a retried send is the same message.
+    sequence: int
+    to: str | None = None
 
 
 @dataclass

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     # The purchase pipeline.
     hold_seconds: int = Field(default=15 * 60, ge=1, le=24 * 3600)
     max_tickets_per_order: int = Field(default=10, ge=1, le=100)
+    # Support may lengthen a hold by at most this many minutes in all.
+    max_hold_extension_minutes: int = Field(default=60, ge=0, le=24 * 60)
     reservation_wait_seconds: float = Field(default=5, gt=0, le=60)
     payment_timeout_seconds: int = Field(default=30, ge=1)
     step_timeout_seconds: int = Field(default=60, ge=1)

@@ -15,6 +15,7 @@ from contextlib import AsyncExitStack
 from datetime import timedelta
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -54,6 +55,7 @@ def build_workers(
                     inventory.reserve_seats,
                     inventory.release_seats,
                     inventory.record_status,
+                    inventory.record_hold_expiry,
                 ],
                 graceful_shutdown_timeout=grace,
             )
@@ -75,7 +77,12 @@ def build_workers(
         )
     if "fulfilment" in queues:
         s3 = make_s3_client(settings)
-        ensure_bucket(s3, settings.s3_bucket)
+        try:
+            ensure_bucket(s3, settings.s3_bucket)
+        except (BotoCoreError, ClientError) as error:
+            # S3 down at start is an outage like any other: serve anyway; the storage step
+            # retries, and the order waits or goes to needs_attention.
+            log.warning("S3 bucket %s not reachable at start: %s", settings.s3_bucket, error)
         tickets = TicketActivities(sessions, signer_from_settings(settings))
         storage = StorageActivities(sessions, s3, settings.s3_bucket)
         email = EmailActivities(
@@ -95,6 +102,7 @@ def build_workers(
                     tickets.void_tickets,
                     storage.store_tickets_pdf,
                     email.email_tickets,
+                    email.resend_tickets_email,
                 ],
                 graceful_shutdown_timeout=grace,
             )

@@ -24,7 +24,7 @@ from boxoffice.activities.order_lookup import order_with_event
 from boxoffice.activities.tickets import PAID_STATUSES
 from boxoffice.db.models import Email, Order, Ticket
 from boxoffice.order_status import allowed_from
-from boxoffice.payloads import EmailSent, OrderRef
+from boxoffice.payloads import EmailSent, OrderRef, ResendInput
 from boxoffice.s3 import read_object, tickets_pdf_key
 from boxoffice.ticket_pdf import format_starts_at
 
@@ -80,8 +80,9 @@ async def send_email(smtp_url: str, message: EmailMessage) -> None:
     )
 
 
-def tickets_message_id(order_id: str) -> str:
-    """The one Message-ID of an order's tickets email. Stable, so a retry is a visible duplicate.
+def tickets_message_id(order_id: str, resend: int = 0) -> str:
+    """The Message-ID of an order's tickets email (or of its n-th resend). Stable, so a retried
+    send is a visible duplicate, while each resend is a message of its own.
 
     An order id that is not safe inside a Message-ID is replaced by its hash."""
     local = (
@@ -89,7 +90,8 @@ def tickets_message_id(order_id: str) -> str:
         if _SAFE_ID.fullmatch(order_id)
         else hashlib.sha256(order_id.encode()).hexdigest()[:32]
     )
-    return f"<tickets.{local}@boxoffice>"
+    suffix = f".resend{resend}" if resend else ""
+    return f"<tickets.{local}{suffix}@boxoffice>"
 
 
 def mask_email(address: str) -> str:
@@ -134,23 +136,10 @@ class EmailActivities:
 
         A retry after the send sends again with the same Message-ID; the record is keyed by it
         and the status update is conditional, so both happen once."""
-        mail = await self._load(ref.order_id)
-        pdf = await asyncio.to_thread(read_object, self._s3, self._bucket, mail.pdf_key)
-        if pdf is None:
-            raise ApplicationError(f"no tickets PDF at {mail.pdf_key}", type="PdfMissing")
-        message_id = tickets_message_id(mail.order_id)
-        await send_email(self._smtp_url, self._message(mail, message_id, pdf))
+        message_id = tickets_message_id(ref.order_id)
+        mail, _ = await self._send(ref.order_id, message_id, None)
         async with self._sessions() as s, s.begin():
-            await s.execute(
-                insert(Email)
-                .values(
-                    message_id=message_id,
-                    order_id=mail.order_id,
-                    kind="tickets",
-                    recipient=mail.buyer_email,
-                )
-                .on_conflict_do_nothing(index_elements=["message_id"])
-            )
+            await _record(s, message_id, mail.order_id, "tickets", mail.buyer_email)
             await s.execute(
                 update(Order)
                 .where(Order.id == mail.order_id, Order.status.in_(allowed_from("completed")))
@@ -163,6 +152,33 @@ class EmailActivities:
             message_id,
         )
         return EmailSent(message_id=message_id, recipient=mail.buyer_email)
+
+    @activity.defn(name="resend_tickets_email")
+    async def resend_tickets_email(self, request: ResendInput) -> EmailSent:
+        """Support's resend: the n-th resend has its own Message-ID, recorded, so a retry of
+        the same resend is one message and a new resend is another."""
+        message_id = tickets_message_id(request.order_id, request.sequence)
+        mail, recipient = await self._send(request.order_id, message_id, request.to)
+        async with self._sessions() as s, s.begin():
+            await _record(s, message_id, mail.order_id, "resend", recipient)
+        activity.logger.info(
+            "order %s: tickets resent to %s as %s",
+            mail.order_id,
+            mask_email(recipient),
+            message_id,
+        )
+        return EmailSent(message_id=message_id, recipient=recipient)
+
+    async def _send(
+        self, order_id: str, message_id: str, to: str | None
+    ) -> tuple[_TicketsMail, str]:
+        mail = await self._load(order_id)
+        pdf = await asyncio.to_thread(read_object, self._s3, self._bucket, mail.pdf_key)
+        if pdf is None:
+            raise ApplicationError(f"no tickets PDF at {mail.pdf_key}", type="PdfMissing")
+        recipient = to or mail.buyer_email
+        await send_email(self._smtp_url, self._message(mail, message_id, pdf, recipient))
+        return mail, recipient
 
     async def _load(self, order_id: str) -> _TicketsMail:
         async with self._sessions() as s, s.begin():
@@ -191,10 +207,12 @@ class EmailActivities:
                 pdf_key=order.tickets_pdf_key or tickets_pdf_key(order.id),
             )
 
-    def _message(self, mail: _TicketsMail, message_id: str, pdf: bytes) -> EmailMessage:
+    def _message(
+        self, mail: _TicketsMail, message_id: str, pdf: bytes, recipient: str
+    ) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self._mail_from
-        message["To"] = Address(display_name=_one_line(mail.buyer_name), addr_spec=mail.buyer_email)
+        message["To"] = Address(display_name=_one_line(mail.buyer_name), addr_spec=recipient)
         message["Subject"] = f"Your tickets: {_one_line(mail.event_name)}"
         message["Date"] = formatdate(usegmt=True)
         message["Message-ID"] = message_id
@@ -215,6 +233,17 @@ class EmailActivities:
             pdf, maintype="application", subtype="pdf", filename=f"tickets-{mail.order_id}.pdf"
         )
         return message
+
+
+async def _record(
+    session: AsyncSession, message_id: str, order_id: str, kind: str, recipient: str
+) -> None:
+    """One row per Message-ID: a retried send is counted once."""
+    await session.execute(
+        insert(Email)
+        .values(message_id=message_id, order_id=order_id, kind=kind, recipient=recipient)
+        .on_conflict_do_nothing(index_elements=["message_id"])
+    )
 
 
 def _one_line(text: str) -> str:

@@ -21,6 +21,7 @@ from boxoffice.db.models import Event, Hold, Order, TicketType
 from boxoffice.order_status import allowed_from
 from boxoffice.payloads import (
     Done,
+    HoldExpiryChange,
     OrderItem,
     ReleaseInput,
     ReleaseResult,
@@ -204,6 +205,19 @@ class InventoryActivities:
                 )
             await _move_status(session, request.order_id, request.final_status, request.reason)
         return ReleaseResult(seats_released=sum(quantity for _, quantity in rows))
+
+    @activity.defn(name="record_hold_expiry")
+    async def record_hold_expiry(self, change: HoldExpiryChange) -> Done:
+        """Show a support-extended hold's new end (the workflow's timer is what enforces it)."""
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                text(
+                    "UPDATE orders SET hold_expires_at = :at, updated_at = now()"
+                    " WHERE id = :id AND status IN ('reserved', 'paying') RETURNING id"
+                ),
+                {"at": change.hold_expires_at, "id": change.order_id},
+            )
+            return Done(changed=result.first() is not None)
 
     @activity.defn(name="record_status")
     async def record_status(self, change: StatusChange) -> Done:

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from boxoffice.api import admin, events, health, orders, webhooks
+from boxoffice.api import admin, admin_orders, events, health, orders, webhooks
 from boxoffice.db.engine import create_engine, session_factory
 from boxoffice.s3 import make_s3_client
 from boxoffice.settings import Settings, get_settings
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(orders.router)
     app.include_router(webhooks.router)
     app.include_router(admin.router)
+    app.include_router(admin_orders.router)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     return app

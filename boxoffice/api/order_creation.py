@@ -85,6 +85,7 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
         order_grace_seconds=settings.order_grace_seconds,
         payments_task_queue=settings.task_queue_payments,
         fulfilment_task_queue=settings.task_queue_fulfilment,
+        max_hold_extension_seconds=settings.max_hold_extension_minutes * 60,
     )
 
 

@@ -7,7 +7,7 @@ name so tests can replace it."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
@@ -18,6 +18,10 @@ with workflow.unsafe.imports_passed_through():
         FINAL_STATUSES,
         CancelRequest,
         CancelResult,
+        EmailSent,
+        ExtendHold,
+        HoldExpiryChange,
+        HoldExtended,
         OrderProgress,
         OrderRef,
         PayInput,
@@ -29,6 +33,8 @@ with workflow.unsafe.imports_passed_through():
         RefundResult,
         ReleaseInput,
         ReleaseResult,
+        ResendInput,
+        ResendRequest,
         ReservationAnswer,
         ReserveInput,
         ReserveResult,
@@ -67,6 +73,11 @@ class PurchaseWorkflow:
         self._cancel_result: CancelResult | None = None
         self._cancel_refusal: str | None = None
         self._retry: SupportAction | None = None
+        # The hold's end; support may move it later (extend_hold), which wakes the hold loop.
+        self._hold_expires_at: datetime | None = None
+        self._hold_extended_by = timedelta(0)
+        self._hold_changed = False
+        self._resends = 0
 
     # --- the order's life ----------------------------------------------------------------
 
@@ -140,17 +151,25 @@ class PurchaseWorkflow:
         self._step = "hold"
         reservation = self._require_reservation()
         assert reservation.hold_expires_at is not None
+        self._hold_expires_at = reservation.hold_expires_at
         while not self._paid and self._cancel is None:
-            remaining = (reservation.hold_expires_at - workflow.now()).total_seconds()
+            remaining = (self._hold_expires_at - workflow.now()).total_seconds()
             if remaining <= 0:
                 break
+            self._hold_changed = False
             try:
                 await workflow.wait_condition(
-                    lambda: self._paid or self._cancel is not None or bool(self._webhook_news),
+                    lambda: (
+                        self._paid
+                        or self._cancel is not None
+                        or bool(self._webhook_news)
+                        or self._hold_changed
+                    ),
                     timeout=timedelta(seconds=remaining),
                 )
             except TimeoutError:
-                break
+                if not self._hold_changed:
+                    break
             if self._webhook_news:
                 await self._settle_webhook_news()
         # The hold ends (or the buyer cancels): refuse new payments, let one in flight finish.
@@ -372,6 +391,11 @@ class PurchaseWorkflow:
 
     @workflow.update
     async def cancel(self, request: CancelRequest) -> CancelResult:
+        return await self._cancel_and_wait(request)
+
+    async def _cancel_and_wait(self, request: CancelRequest) -> CancelResult:
+        """Ask the run to cancel (or refund) and wait for the outcome. A second cancel while one
+        is under way joins it: compensation runs once."""
         if self._cancel is None:
             self._cancel = request
             self._cancel_refusal = None
@@ -400,6 +424,87 @@ class PurchaseWorkflow:
                 "The refund period for this event ended at "
                 f"{reservation.refund_deadline.isoformat()}.",
                 type="RefundPeriodOver",
+            )
+
+    @workflow.update
+    async def support_cancel(self, action: SupportAction) -> CancelResult:
+        """Support cancels any open order: seats back; when paid, refund and void tickets. No
+        refund deadline applies."""
+        return await self._cancel_and_wait(CancelRequest(reason=action.reason, actor=action.actor))
+
+    @support_cancel.validator
+    def _validate_support_cancel(self, action: SupportAction) -> None:
+        _require_reason(action.reason)
+        if self._status in FINAL_STATUSES or self._status == "pending":
+            raise ApplicationError(f"This order is {self._status}.", type="InvalidState")
+
+    @workflow.update
+    async def refund(self, action: SupportAction) -> CancelResult:
+        """A completed order refunded through the same compensation as a cancel."""
+        return await self._cancel_and_wait(CancelRequest(reason=action.reason, actor=action.actor))
+
+    @refund.validator
+    def _validate_refund(self, action: SupportAction) -> None:
+        _require_reason(action.reason)
+        if self._status != "completed":
+            raise ApplicationError(
+                f"Only a completed order can be refunded; this one is {self._status}.",
+                type="InvalidState",
+            )
+        starts_at = self._require_reservation().event_starts_at
+        if starts_at is not None and workflow.now() >= starts_at:
+            raise ApplicationError("The event has already started.", type="InvalidState")
+
+    @workflow.update
+    async def extend_hold(self, request: ExtendHold) -> HoldExtended:
+        """Lengthen the hold (a buyer on the phone with support), within the configured bound."""
+        assert self._hold_expires_at is not None
+        self._hold_expires_at += timedelta(minutes=request.minutes)
+        self._hold_extended_by += timedelta(minutes=request.minutes)
+        self._hold_changed = True
+        await workflow.execute_activity(
+            "record_hold_expiry",
+            HoldExpiryChange(self._order.order_id, self._hold_expires_at),
+            **policies.inventory(self._config),
+        )
+        return HoldExtended(hold_expires_at=self._hold_expires_at)
+
+    @extend_hold.validator
+    def _validate_extend_hold(self, request: ExtendHold) -> None:
+        _require_reason(request.reason)
+        if self._status not in ("reserved", "paying") or self._closing:
+            raise ApplicationError(
+                f"Only a held order can be extended; this one is {self._status}.",
+                type="InvalidState",
+            )
+        limit = timedelta(seconds=self._config.max_hold_extension_seconds)
+        asked = timedelta(minutes=request.minutes)
+        if request.minutes < 1 or self._hold_extended_by + asked > limit:
+            raise ApplicationError(
+                f"A hold may be extended by {int(limit.total_seconds() // 60)} minutes in all "
+                f"({int(self._hold_extended_by.total_seconds() // 60)} used so far).",
+                type="InvalidRequest",
+            )
+
+    @workflow.update
+    async def resend(self, request: ResendRequest) -> EmailSent:
+        """Send the tickets again: a new message with its own Message-ID."""
+        self._resends += 1
+        sent: EmailSent = await workflow.execute_activity(
+            "resend_tickets_email",
+            ResendInput(self._order.order_id, self._resends, request.to),
+            result_type=EmailSent,
+            **policies.fulfilment(self._config),
+        )
+        return sent
+
+    @resend.validator
+    def _validate_resend(self, request: ResendRequest) -> None:
+        _require_reason(request.reason)
+        if self._status != "completed":
+            raise ApplicationError(
+                f"Tickets are sent for completed orders; this one is {self._status}.",
+                type="InvalidState",
             )
 
     @workflow.update
@@ -436,7 +541,8 @@ class PurchaseWorkflow:
         return OrderProgress(
             status=self._status,
             step=self._step,
-            hold_expires_at=reservation.hold_expires_at if reservation else None,
+            hold_expires_at=self._hold_expires_at
+            or (reservation.hold_expires_at if reservation else None),
             payment_attempts=self._attempts,
             last_error=self._last_error,
         )
@@ -451,6 +557,11 @@ class PurchaseWorkflow:
     def _require_reservation(self) -> ReserveResult:
         assert self._reservation is not None, "reserve runs first"
         return self._reservation
+
+
+def _require_reason(reason: str) -> None:
+    if not reason.strip():
+        raise ApplicationError("A reason is required.", type="InvalidRequest")
 
 
 def _innermost(failure: FailureError) -> FailureError:

@@ -1,0 +1,144 @@
+"""Support's admin API: the same service layer as `boxoffice orders`, over JSON.
+
+Under its own router so authentication (a later issue) is added in one place."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from boxoffice.api.schemas import ErrorBody
+from boxoffice.support.service import (
+    OrderFilter,
+    Outcome,
+    SupportError,
+    SupportService,
+)
+
+router = APIRouter(prefix="/admin/orders", tags=["support"])
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+_STATUS = {"not_found": 404, "invalid": 422, "refused": 409}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody},
+    409: {"model": ErrorBody},
+    422: {"model": ErrorBody},
+}
+
+
+class ActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    actor: Actor = Field(description="Who acts (recorded in the audit log and the run).")
+    reason: Reason
+
+
+class ResendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    actor: Actor
+    reason: Reason | None = None
+    to: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)] | None = (
+        None
+    )
+
+
+class ExtendIn(ActionIn):
+    minutes: int = Field(ge=1, le=24 * 60)
+
+
+class BulkIn(ActionIn):
+    status: str | None = None
+    event_id: uuid.UUID | None = None
+
+
+class OutcomeOut(BaseModel):
+    order_id: str
+    action: str
+    ok: bool
+    status: str | None
+    detail: str
+
+
+def _service(request: Request) -> SupportService:
+    state = request.app.state
+    return SupportService(state.sessions, state.temporal, state.settings)
+
+
+def _answer(outcome: Outcome) -> OutcomeOut:
+    if not outcome.ok:
+        raise HTTPException(409, outcome.detail)
+    return OutcomeOut(**asdict(outcome))
+
+
+async def _guard(call: Any) -> Any:
+    try:
+        return await call
+    except SupportError as error:
+        raise HTTPException(_STATUS[error.kind], error.message) from None
+
+
+# Before the /{order_id}/... routes, which would otherwise take "bulk" for an order id.
+@router.post("/bulk/{action}", response_model=list[OutcomeOut], responses=_ERRORS)
+async def bulk(
+    action: Literal["retry", "cancel"], body: BulkIn, request: Request
+) -> list[OutcomeOut]:
+    """Retry or cancel every order a status/event filter matches; each outcome is listed."""
+    where = OrderFilter(status=body.status, event_id=body.event_id, limit=1000)
+    outcomes = await _guard(_service(request).bulk(action, where, body.actor, body.reason))
+    return [OutcomeOut(**asdict(o)) for o in outcomes]
+
+
+@router.get("", responses=_ERRORS)
+async def list_orders(
+    request: Request,
+    status: str | None = None,
+    event_id: uuid.UUID | None = None,
+    buyer_email: str | None = None,
+    created_before: datetime | None = None,
+    created_after: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """Orders by status (e.g. needs_attention), event, buyer, age; each with its Temporal link."""
+    found = await _service(request).list_orders(
+        OrderFilter(status, event_id, buyer_email, created_before, created_after, limit)
+    )
+    return [asdict(o) for o in found]
+
+
+@router.get("/{order_id}", responses=_ERRORS)
+async def show_order(order_id: str, request: Request) -> dict[str, Any]:
+    """The order, holds, payments, refunds, tickets, emails, audit trail and workflow state."""
+    detail = await _guard(_service(request).show(order_id))
+    return asdict(detail)
+
+
+@router.post("/{order_id}/retry", response_model=OutcomeOut, responses=_ERRORS)
+async def retry(order_id: str, body: ActionIn, request: Request) -> OutcomeOut:
+    return _answer(await _guard(_service(request).retry(order_id, body.actor, body.reason)))
+
+
+@router.post("/{order_id}/cancel", response_model=OutcomeOut, responses=_ERRORS)
+async def cancel(order_id: str, body: ActionIn, request: Request) -> OutcomeOut:
+    return _answer(await _guard(_service(request).cancel(order_id, body.actor, body.reason)))
+
+
+@router.post("/{order_id}/refund", response_model=OutcomeOut, responses=_ERRORS)
+async def refund(order_id: str, body: ActionIn, request: Request) -> OutcomeOut:
+    return _answer(await _guard(_service(request).refund(order_id, body.actor, body.reason)))
+
+
+@router.post("/{order_id}/resend", response_model=OutcomeOut, responses=_ERRORS)
+async def resend(order_id: str, body: ResendIn, request: Request) -> OutcomeOut:
+    service = _service(request)
+    return _answer(await _guard(service.resend(order_id, body.actor, body.reason or "", body.to)))
+
+
+@router.post("/{order_id}/extend", response_model=OutcomeOut, responses=_ERRORS)
+async def extend(order_id: str, body: ExtendIn, request: Request) -> OutcomeOut:
+    service = _service(request)
+    return _answer(await _guard(service.extend(order_id, body.actor, body.minutes, body.reason)))
