@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     order_grace_seconds: int = Field(default=7 * 24 * 3600, ge=0)
     default_refund_cutoff_hours: int = Field(default=48, ge=0)
 
+    # Prometheus metrics. The API serves its own at GET /metrics. Each worker process serves
+    # ours (boxoffice_*) on metrics_port and the Temporal SDK's (temporal_*) on
+    # worker_metrics_port, each plus the process's index under --processes N; 0 turns one off.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=9100, ge=0, le=65535)
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
+
     @field_validator(
         "database_url",
         "stripe_api_key",

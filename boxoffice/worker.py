@@ -25,6 +25,9 @@ from boxoffice.activities.payments import PaymentActivities, make_stripe_client
 from boxoffice.activities.storage import StorageActivities
 from boxoffice.activities.tickets import TicketActivities
 from boxoffice.db.engine import create_engine, session_factory
+from boxoffice.observability.interceptor import MetricsInterceptor
+from boxoffice.observability.logging import configure_logging
+from boxoffice.observability.metrics import expose_worker_metrics
 from boxoffice.s3 import ensure_bucket, make_s3_client
 from boxoffice.settings import Settings, get_settings
 from boxoffice.temporal_client import connect
@@ -43,6 +46,8 @@ def build_workers(
     if unknown:
         raise ValueError(f"unknown queue(s) {sorted(unknown)}; choose from {QUEUE_KINDS}")
     grace = timedelta(seconds=settings.step_timeout_seconds)
+    # Counts what the activities do (local ones included) into this process's metrics.
+    interceptors = [MetricsInterceptor()]
     workers: list[Worker] = []
     if "purchases" in queues:
         inventory = InventoryActivities(sessions)
@@ -58,6 +63,7 @@ def build_workers(
                     inventory.record_hold_expiry,
                 ],
                 graceful_shutdown_timeout=grace,
+                interceptors=interceptors,
             )
         )
     if "payments" in queues:
@@ -73,6 +79,7 @@ def build_workers(
                 ],
                 max_task_queue_activities_per_second=settings.payments_max_activities_per_second,
                 graceful_shutdown_timeout=grace,
+                interceptors=interceptors,
             )
         )
     if "fulfilment" in queues:
@@ -105,6 +112,7 @@ def build_workers(
                     email.resend_tickets_email,
                 ],
                 graceful_shutdown_timeout=grace,
+                interceptors=interceptors,
             )
         )
     return workers
@@ -131,8 +139,11 @@ async def serve(queues: Sequence[str], settings: Settings | None = None) -> None
         await engine.dispose()
 
 
-def _serve_in_process(queues: list[str]) -> None:
-    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(name)s %(message)s")
+def _serve_in_process(queues: list[str], index: int = 0) -> None:
+    """One worker process; `index` (0..N-1 under --processes N) offsets its metrics ports."""
+    settings = get_settings()
+    configure_logging(settings, service="worker")
+    expose_worker_metrics(settings, index)
     asyncio.run(serve(queues))
 
 
@@ -146,7 +157,7 @@ def run_workers(queues: Sequence[str], processes: int = 1) -> None:
         return
     context = multiprocessing.get_context("spawn")
     children = [
-        context.Process(target=_serve_in_process, args=(queue_list,), name=f"worker-{n}")
+        context.Process(target=_serve_in_process, args=(queue_list, n), name=f"worker-{n}")
         for n in range(processes)
     ]
     for child in children:

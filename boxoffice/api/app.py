@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import logging
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from boxoffice.api import admin, admin_orders, events, health, orders, webhooks
 from boxoffice.db.engine import create_engine, session_factory
+from boxoffice.observability.logging import configure_logging
+from boxoffice.observability.metrics import ApiMetrics, HttpMetricsMiddleware
 from boxoffice.s3 import make_s3_client
 from boxoffice.settings import Settings, get_settings
 from boxoffice.temporal_client import connect
@@ -20,19 +23,27 @@ from boxoffice.temporal_client import connect
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    metrics = ApiMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        logging.basicConfig(level=settings.log_level)
+        configure_logging(settings, service="api")
         engine = create_engine(settings)
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.temporal = await connect(settings, lazy=True)
         app.state.s3 = make_s3_client(settings)
+        counting = asyncio.create_task(
+            metrics.needs_attention.refresh_forever(app.state.sessions),
+            name="count-orders-needing-attention",
+        )
         try:
             yield
         finally:
+            counting.cancel()
+            with suppress(asyncio.CancelledError):
+                await counting
             await engine.dispose()
 
     app = FastAPI(
@@ -47,6 +58,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(admin.router)
     app.include_router(admin_orders.router)
+    app.state.metrics = metrics
+    app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        """Prometheus metrics of this API process (the workers serve theirs themselves)."""
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     return app
