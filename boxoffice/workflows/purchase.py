@@ -114,6 +114,8 @@ class PurchaseWorkflow:
             await self._reject(failure)
             return False
         self._reservation = result
+        # Set here, not when the hold loop starts: a charge at creation may be extended.
+        self._hold_expires_at = result.hold_expires_at
         self._set_status("reserved" if result.reserved else "sold_out")
         self._answer = ReservationAnswer(
             order_id=self._order.order_id,
@@ -149,9 +151,7 @@ class PurchaseWorkflow:
     async def _hold(self) -> bool:
         """Wait for payment, a cancel, or the hold's end. True when the order is paid."""
         self._step = "hold"
-        reservation = self._require_reservation()
-        assert reservation.hold_expires_at is not None
-        self._hold_expires_at = reservation.hold_expires_at
+        assert self._hold_expires_at is not None
         while not self._paid and self._cancel is None:
             remaining = (self._hold_expires_at - workflow.now()).total_seconds()
             if remaining <= 0:

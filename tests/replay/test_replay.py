@@ -50,6 +50,22 @@ REQUIRED = {
     "payment_in_flight_at_expiry",
     "cancel_during_payment",
     "cancel_at_close",
+    # Support's updates: extend_hold, support_cancel, refund, resend.
+    "hold_extended",
+    "hold_extended_to_bound",
+    "hold_extended_during_charge",
+    "extend_at_hold_expiry",
+    "extend_refused_after_payment",
+    "extend_refused_after_expiry",
+    "support_updates_without_reason",
+    "support_cancelled_after_deadline",
+    "support_cancelled_in_hold",
+    "concurrent_support_cancel",
+    "support_refund",
+    "refund_refused_while_reserved",
+    "refund_refused_after_event_start",
+    "resent",
+    "resend_refused_while_reserved",
 }
 
 

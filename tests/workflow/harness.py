@@ -14,12 +14,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from temporalio import activity
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.testservice.v1 import LockTimeSkippingRequest, UnlockTimeSkippingRequest
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
@@ -29,6 +35,7 @@ from boxoffice.payloads import (
     Buyer,
     Done,
     EmailSent,
+    HoldExpiryChange,
     IssuedTicket,
     IssuedTickets,
     OrderItem,
@@ -42,6 +49,7 @@ from boxoffice.payloads import (
     RefundResult,
     ReleaseInput,
     ReleaseResult,
+    ResendInput,
     ReservationAnswer,
     ReservedLine,
     ReserveInput,
@@ -62,6 +70,8 @@ UNIT_PRICE = 2500
 TOTAL = UNIT_PRICE * 2
 SEATS = 2
 DECLINE_REASON = "Your card was declined."
+VISA = "pm_card_visa"
+FULFILMENT = ["issue_tickets", "store_tickets_pdf", "email_tickets"]
 
 #: How long a test waits in real time for the workflow to reach a state.
 WAIT_SECONDS = 10.0
@@ -77,6 +87,13 @@ def declined(reason: str = DECLINE_REASON) -> ApplicationError:
 def outage(what: str) -> ApplicationError:
     """A retryable failure: the outside system is away."""
     return ApplicationError(f"{what} is unavailable", type="ServiceUnavailable")
+
+
+def refusal(error: pytest.ExceptionInfo[WorkflowUpdateFailedError]) -> ApplicationError:
+    """The validator's (or handler's) ApplicationError behind a refused update."""
+    cause = error.value.cause
+    assert isinstance(cause, ApplicationError), cause
+    return cause
 
 
 @dataclass
@@ -106,6 +123,7 @@ class Fakes:
         self.checked_in = False
         # When set, the activity waits for the gate before answering.
         self.charge_gate: asyncio.Event | None = None
+        self.refund_gate: asyncio.Event | None = None
         self.release_gate: asyncio.Event | None = None
 
     # --- what happened --------------------------------------------------------------------
@@ -137,7 +155,7 @@ class Fakes:
         every later test's timers."""
         if self.running == 0:
             return
-        for gate in (self.charge_gate, self.release_gate):
+        for gate in (self.charge_gate, self.refund_gate, self.release_gate):
             if gate is not None:
                 gate.set()
         for _ in range(100):
@@ -151,6 +169,7 @@ class Fakes:
             self.reserve_seats,
             self.release_seats,
             self.record_status,
+            self.record_hold_expiry,
             self.charge_payment,
             self.settle_payment,
             self.refund_payment,
@@ -158,6 +177,7 @@ class Fakes:
             self.void_tickets,
             self.store_tickets_pdf,
             self.email_tickets,
+            self.resend_tickets_email,
         ]
 
     # --- inventory ------------------------------------------------------------------------
@@ -190,6 +210,11 @@ class Fakes:
         self._record("record_status", change)
         return Done()
 
+    @activity.defn(name="record_hold_expiry")
+    async def record_hold_expiry(self, change: HoldExpiryChange) -> Done:
+        self._record("record_hold_expiry", change)
+        return Done()
+
     # --- payments -------------------------------------------------------------------------
 
     @activity.defn(name="charge_payment")
@@ -215,6 +240,7 @@ class Fakes:
     @activity.defn(name="refund_payment")
     async def refund_payment(self, request: RefundInput) -> RefundResult:
         self._record("refund_payment", request)
+        await self._gate(self.refund_gate)
         return RefundResult(refund_id="re_1", amount=TOTAL)
 
     # --- fulfilment -----------------------------------------------------------------------
@@ -242,6 +268,14 @@ class Fakes:
         self._record("email_tickets", ref)
         self._maybe_fail("email_tickets")
         return EmailSent(message_id=f"<{ref.order_id}@boxoffice>", recipient=BUYER.email)
+
+    @activity.defn(name="resend_tickets_email")
+    async def resend_tickets_email(self, request: ResendInput) -> EmailSent:
+        self._record("resend_tickets_email", request)
+        return EmailSent(
+            message_id=f"<tickets.{request.order_id}.resend{request.sequence}@boxoffice>",
+            recipient=request.to or BUYER.email,
+        )
 
     @activity.defn(name="void_tickets")
     async def void_tickets(self, ref: OrderRef) -> Done:

@@ -34,22 +34,15 @@ from boxoffice.workflows.purchase import PurchaseWorkflow
 from .harness import (
     DECLINE_REASON,
     EVENT_ID,
+    FULFILMENT,
     TOTAL,
+    VISA,
     Harness,
     PurchaseHandle,
     declined,
     outage,
+    refusal,
 )
-
-FULFILMENT = ["issue_tickets", "store_tickets_pdf", "email_tickets"]
-VISA = "pm_card_visa"
-
-
-def refusal(error: pytest.ExceptionInfo[WorkflowUpdateFailedError]) -> ApplicationError:
-    """The validator's (or handler's) ApplicationError behind a refused update."""
-    cause = error.value.cause
-    assert isinstance(cause, ApplicationError), cause
-    return cause
 
 
 async def search_attribute(handle: PurchaseHandle, name: str) -> list[object]:
