@@ -66,6 +66,8 @@ def test_compose_has_every_part_and_a_scalable_worker() -> None:
         "mailpit",
         "migrate",
         "api",
+        "prometheus",
+        "grafana",
         "worker",
     } <= services
     rendered = _config({"STRIPE_API_KEY": "sk_test_compose_check"})
