@@ -6,10 +6,18 @@ import asyncio
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import stripe
+from temporalio.client import WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
+
+from boxoffice.payloads import Buyer, OrderItem, PipelineConfig, PurchaseInput, ReservationAnswer
+from boxoffice.workflows.purchase import PurchaseWorkflow
+
+if TYPE_CHECKING:
+    from tests.conftest import Stack
 
 
 async def create_event(
@@ -87,3 +95,36 @@ def card_payment_method(stripe_base: str | None, number: str) -> str:
         }
     )
     return str(method.id)
+
+
+async def start_order(
+    stack: Stack,
+    event: dict[str, Any],
+    quantity: int,
+    config: PipelineConfig,
+    payment_method: str | None = None,
+) -> str:
+    """Start an order the way the API does (update-with-start), but with a pipeline config of
+    the test's own (a short hold, another task queue); returns its id once seats are held."""
+    order_id = f"ord_{uuid.uuid4().hex}"
+    answer: ReservationAnswer = await stack.temporal.execute_update_with_start_workflow(
+        "reservation",
+        start_workflow_operation=WithStartWorkflowOperation(
+            PurchaseWorkflow.run,
+            PurchaseInput(
+                order_id,
+                event["id"],
+                [OrderItem(general(event), quantity)],
+                Buyer("bob@example.com", "Bob"),
+                payment_method=payment_method,
+                config=config,
+            ),
+            id=order_id,
+            task_queue=stack.settings.task_queue_purchases,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        ),
+        id="reservation",
+        result_type=ReservationAnswer,
+    )
+    assert answer.status == "reserved", answer
+    return order_id

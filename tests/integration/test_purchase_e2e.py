@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import uuid
 from datetime import timedelta
 
 import httpx
@@ -11,19 +10,12 @@ import pypdf
 import zxingcpp
 from PIL import Image
 from sqlalchemy import text
-from temporalio.client import WithStartWorkflowOperation
-from temporalio.common import WorkflowIDConflictPolicy
 
 from boxoffice.payloads import (
-    Buyer,
-    OrderItem,
     PipelineConfig,
-    PurchaseInput,
-    ReservationAnswer,
 )
 from boxoffice.s3 import make_s3_client, read_object
 from boxoffice.ticket_codes import signer_from_settings, verify_code
-from boxoffice.workflows.purchase import PurchaseWorkflow
 from tests.conftest import Stack
 from tests.integration.purchase_helpers import (
     available,
@@ -31,6 +23,7 @@ from tests.integration.purchase_helpers import (
     create_event,
     general,
     order_body,
+    start_order,
     wait_for_status,
 )
 
@@ -198,31 +191,12 @@ async def test_expired_hold_puts_its_seats_back(stack: Stack) -> None:
     async with stack.http() as http:
         event = await create_event(http, capacity=4)
         type_id = general(event)
-        order_id = f"ord_{uuid.uuid4().hex}"
         config = PipelineConfig(
             hold_seconds=2,
             payments_task_queue=stack.settings.task_queue_payments,
             fulfilment_task_queue=stack.settings.task_queue_fulfilment,
         )
-        answer: ReservationAnswer = await stack.temporal.execute_update_with_start_workflow(
-            "reservation",
-            start_workflow_operation=WithStartWorkflowOperation(
-                PurchaseWorkflow.run,
-                PurchaseInput(
-                    order_id,
-                    event["id"],
-                    [OrderItem(type_id, 4)],
-                    Buyer("bob@example.com", "Bob"),
-                    config=config,
-                ),
-                id=order_id,
-                task_queue=stack.settings.task_queue_purchases,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            ),
-            id="reservation",
-            result_type=ReservationAnswer,
-        )
-        assert answer.status == "reserved"
+        order_id = await start_order(stack, event, 4, config)
         assert await available(http, event["id"], type_id) == 0
         sold_out = await http.post("/orders", json=order_body(event, 1))
         assert sold_out.status_code == 409

@@ -12,24 +12,21 @@ from dataclasses import replace
 import pytest
 import stripe
 from sqlalchemy import text
-from temporalio.client import WithStartWorkflowOperation
-from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 from typer.testing import CliRunner, Result
 
 from boxoffice.api.order_creation import pipeline_config
 from boxoffice.cli import app
 from boxoffice.devstack.ports import free_port
-from boxoffice.payloads import Buyer, OrderItem, PurchaseInput, ReservationAnswer
 from boxoffice.settings import get_settings
 from boxoffice.worker import build_workers
-from boxoffice.workflows.purchase import PurchaseWorkflow
 from tests.conftest import Stack
 from tests.integration.purchase_helpers import (
     available,
     create_event,
     general,
     order_body,
+    start_order,
     wait_for_status,
 )
 
@@ -67,28 +64,8 @@ async def _order_with_broken_storage(stack: Stack) -> tuple[str, str, list[Worke
     workers = build_workers(stack.temporal, broken, ["fulfilment"], stack.sessions)
     async with stack.http() as http:
         event = await create_event(http)
-    order_id = f"ord_{uuid.uuid4().hex}"
     config = replace(pipeline_config(stack.settings), fulfilment_task_queue=queue)
-    answer: ReservationAnswer = await stack.temporal.execute_update_with_start_workflow(
-        "reservation",
-        start_workflow_operation=WithStartWorkflowOperation(
-            PurchaseWorkflow.run,
-            PurchaseInput(
-                order_id,
-                event["id"],
-                [OrderItem(general(event), 2)],
-                Buyer("stuck@example.com", "Stuck Buyer"),
-                payment_method="pm_card_visa",
-                config=config,
-            ),
-            id=order_id,
-            task_queue=stack.settings.task_queue_purchases,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        ),
-        id="reservation",
-        result_type=ReservationAnswer,
-    )
-    assert answer.status == "reserved"
+    order_id = await start_order(stack, event, 2, config, payment_method="pm_card_visa")
     return order_id, queue, workers
 
 
