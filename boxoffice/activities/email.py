@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import aiosmtplib
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -22,8 +22,8 @@ from temporalio.exceptions import ApplicationError
 
 from boxoffice.activities.order_lookup import order_with_event
 from boxoffice.activities.tickets import PAID_STATUSES
-from boxoffice.db.models import Email, Order, Ticket
-from boxoffice.order_status import allowed_from
+from boxoffice.db.models import Email, Ticket
+from boxoffice.order_status import move_order_status
 from boxoffice.payloads import EmailSent, OrderRef, ResendInput
 from boxoffice.s3 import read_object, tickets_pdf_key
 from boxoffice.ticket_pdf import format_starts_at
@@ -140,11 +140,7 @@ class EmailActivities:
         mail, _ = await self._send(ref.order_id, message_id, None)
         async with self._sessions() as s, s.begin():
             await _record(s, message_id, mail.order_id, "tickets", mail.buyer_email)
-            await s.execute(
-                update(Order)
-                .where(Order.id == mail.order_id, Order.status.in_(allowed_from("completed")))
-                .values(status="completed", updated_at=func.now(), last_error=None)
-            )
+            await move_order_status(s, mail.order_id, "completed")
         activity.logger.info(
             "order %s: tickets sent to %s as %s",
             mail.order_id,

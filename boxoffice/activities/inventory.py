@@ -18,7 +18,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from boxoffice.db.models import Event, Hold, Order, TicketType
-from boxoffice.order_status import allowed_from
+from boxoffice.order_status import move_order_status
 from boxoffice.payloads import (
     Done,
     HoldExpiryChange,
@@ -203,7 +203,9 @@ class InventoryActivities:
                     text("UPDATE ticket_types SET available = available + :n WHERE id = :id"),
                     {"n": quantity, "id": ticket_type_id},
                 )
-            await _move_status(session, request.order_id, request.final_status, request.reason)
+            await move_order_status(
+                session, request.order_id, request.final_status, request.reason, keep_error=True
+            )
         return ReleaseResult(seats_released=sum(quantity for _, quantity in rows))
 
     @activity.defn(name="record_hold_expiry")
@@ -223,22 +225,10 @@ class InventoryActivities:
     async def record_status(self, change: StatusChange) -> Done:
         """Move the order row forward (e.g. to needs_attention with the error)."""
         async with self._sessions() as session, session.begin():
-            changed = await _move_status(session, change.order_id, change.status, change.error)
+            changed = await move_order_status(
+                session, change.order_id, change.status, change.error, keep_error=True
+            )
         return Done(changed=changed)
-
-
-async def _move_status(
-    session: AsyncSession, order_id: str, status: str, error: str | None
-) -> bool:
-    result = await session.execute(
-        text(
-            "UPDATE orders SET status = :status, updated_at = now(),"
-            " last_error = COALESCE(:error, last_error)"
-            " WHERE id = :id AND status = ANY(:allowed) RETURNING id"
-        ),
-        {"status": status, "error": error, "id": order_id, "allowed": list(allowed_from(status))},
-    )
-    return result.first() is not None
 
 
 def _refund_deadline(event: Event) -> datetime:

@@ -18,7 +18,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from boxoffice.db.models import PaymentAttempt, Refund
-from boxoffice.order_status import allowed_from
+from boxoffice.order_status import move_order_status
 from boxoffice.payloads import PayInput, PayResult, RefundInput, RefundResult, SettleInput
 from boxoffice.settings import Settings
 
@@ -108,7 +108,7 @@ class PaymentActivities:
                     "cur": request.currency,
                 },
             )
-            await _move_order(session, request.order_id, "paying", None)
+            await move_order_status(session, request.order_id, "paying", None)
         return intent.id
 
     async def _conclude(self, order_id: str, attempt: int, intent: Any) -> PayResult:
@@ -171,7 +171,7 @@ class PaymentActivities:
                 ),
                 {"status": outcome, "reason": reason, "order": order_id, "attempt": attempt},
             )
-            await _move_order(session, order_id, order_status, reason)
+            await move_order_status(session, order_id, order_status, reason)
 
     @activity.defn(name="refund_payment")
     async def refund_payment(self, request: RefundInput) -> RefundResult:
@@ -227,16 +227,6 @@ class PaymentActivities:
                     f"Stripe refund {stripe_refund.id} failed", type="RefundFailed"
                 )
             return RefundResult(refund_id=stripe_refund.id, amount=refund.amount)
-
-
-async def _move_order(session: AsyncSession, order_id: str, status: str, error: str | None) -> None:
-    await session.execute(
-        text(
-            "UPDATE orders SET status = :status, updated_at = now(), last_error = :error"
-            " WHERE id = :id AND status = ANY(:allowed)"
-        ),
-        {"status": status, "error": error, "id": order_id, "allowed": list(allowed_from(status))},
-    )
 
 
 def _decline_reason(intent: Any) -> str:
