@@ -65,7 +65,8 @@ class PurchaseWorkflow:
         self._payment_in_flight = False
         # Attempt whose PaymentIntent awaits 3-D Secure; decided at expiry or by the webhook.
         self._open_attempt: int | None = None
-        self._webhook_news: list[str] = []
+        # Stripe's webhook said a PaymentIntent succeeded; the run reads the intent itself.
+        self._payment_news = False
         self._paid = False
         # Once the hold's end (or a cancel) is being decided, no new payment starts.
         self._closing = False
@@ -76,7 +77,6 @@ class PurchaseWorkflow:
         # The hold's end; support may move it later (extend_hold), which wakes the hold loop.
         self._hold_expires_at: datetime | None = None
         self._hold_extended_by = timedelta(0)
-        self._hold_changed = False
         self._resends = 0
 
     # --- the order's life ----------------------------------------------------------------
@@ -153,25 +153,26 @@ class PurchaseWorkflow:
         self._step = "hold"
         assert self._hold_expires_at is not None
         while not self._paid and self._cancel is None:
-            remaining = (self._hold_expires_at - workflow.now()).total_seconds()
+            deadline = self._hold_expires_at
+            remaining = (deadline - workflow.now()).total_seconds()
             if remaining <= 0:
                 break
-            self._hold_changed = False
             try:
                 await workflow.wait_condition(
+                    # Awaited within this iteration, so `deadline` is this iteration's value.
                     lambda: (
                         self._paid
                         or self._cancel is not None
-                        or bool(self._webhook_news)
-                        or self._hold_changed
+                        or self._payment_news
+                        or self._hold_expires_at != deadline  # noqa: B023 (extended: re-arm)
                     ),
                     timeout=timedelta(seconds=remaining),
                 )
             except TimeoutError:
-                if not self._hold_changed:
+                if self._hold_expires_at == deadline:
                     break
-            if self._webhook_news:
-                await self._settle_webhook_news()
+            if self._payment_news:
+                await self._settle_payment_news()
         # The hold ends (or the buyer cancels): refuse new payments, let one in flight finish.
         self._closing = True
         await workflow.wait_condition(lambda: not self._payment_in_flight)
@@ -305,9 +306,9 @@ class PurchaseWorkflow:
                 self._set_status("reserved")
         return result
 
-    async def _settle_webhook_news(self) -> None:
+    async def _settle_payment_news(self) -> None:
         """Stripe says a PaymentIntent succeeded (3-D Secure done): read it and record it."""
-        self._webhook_news.clear()
+        self._payment_news = False
         if self._open_attempt is not None and not self._paid:
             async with self._payment_lock:
                 if self._open_attempt is not None and not self._paid:
@@ -461,7 +462,6 @@ class PurchaseWorkflow:
         assert self._hold_expires_at is not None
         self._hold_expires_at += timedelta(minutes=request.minutes)
         self._hold_extended_by += timedelta(minutes=request.minutes)
-        self._hold_changed = True
         await workflow.execute_activity(
             "record_hold_expiry",
             HoldExpiryChange(self._order.order_id, self._hold_expires_at),
@@ -533,16 +533,14 @@ class PurchaseWorkflow:
     @workflow.signal
     def payment_succeeded(self, news: PaymentSucceeded) -> None:
         """Fire-and-forget news from the Stripe webhook; the run reads the intent itself."""
-        self._webhook_news.append(news.payment_intent_id)
+        self._payment_news = True
 
     @workflow.query
     def status(self) -> OrderProgress:
-        reservation = self._reservation
         return OrderProgress(
             status=self._status,
             step=self._step,
-            hold_expires_at=self._hold_expires_at
-            or (reservation.hold_expires_at if reservation else None),
+            hold_expires_at=self._hold_expires_at,
             payment_attempts=self._attempts,
             last_error=self._last_error,
         )
