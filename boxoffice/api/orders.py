@@ -119,7 +119,6 @@ async def pay_order(
     """Pay the held seats. A decline answers 402 and the order stays reserved: try another
     card until the hold ends. 3-D Secure answers `requires_action` with the client secret."""
     await _require_order(session, order_id)
-    await session.rollback()
     handle = temporal.get_workflow_handle_for(PurchaseWorkflow.run, order_id)
     try:
         result = await asyncio.wait_for(
@@ -153,7 +152,6 @@ async def cancel_order(
     """During the hold: release the seats (`cancelled`). After payment, while the event's refund
     policy allows and no ticket was used: refund, void the tickets, release (`refunded`)."""
     await _require_order(session, order_id)
-    await session.rollback()
     handle = temporal.get_workflow_handle_for(PurchaseWorkflow.run, order_id)
     try:
         await handle.execute_update(
@@ -191,7 +189,10 @@ async def tickets_pdf(order_id: str, session: SessionDep, request: Request) -> R
 
 
 async def _require_order(session: SessionDep, order_id: str) -> None:
-    if await load_order(session, order_id) is None:
+    """404 for an unknown order; then hold no connection while waiting on the workflow."""
+    exists = await session.get(Order, order_id) is not None
+    await session.rollback()
+    if not exists:
         raise HTTPException(404, f"No order with id {order_id}.")
 
 
