@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 OrderStatus = Literal[
     "pending",
@@ -20,8 +20,19 @@ OrderStatus = Literal[
     "cancelled",
     "refunded",
     "needs_attention",
+    "rejected",
 ]
-FINAL_STATUSES: frozenset[str] = frozenset({"sold_out", "expired", "cancelled", "refunded"})
+#: "rejected": the reservation itself failed for good (bad order, database gone).
+FINAL_STATUSES: frozenset[str] = frozenset(
+    {"sold_out", "expired", "cancelled", "refunded", "rejected"}
+)
+#: Statuses only the workflow has; an order row never holds them (the row's CHECK leaves them out).
+WORKFLOW_ONLY_STATUSES: frozenset[str] = frozenset({"pending", "rejected"})
+
+#: The statuses an order row may hold, in the order of the lifecycle.
+ROW_STATUSES: tuple[str, ...] = tuple(
+    status for status in get_args(OrderStatus) if status not in WORKFLOW_ONLY_STATUSES
+)
 
 #: Fixed update id of the reservation, so a retried create attaches to the first answer.
 RESERVATION_UPDATE_ID = "reservation"

@@ -19,17 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-ORDER_STATUSES = (
-    "reserved",
-    "paying",
-    "paid",
-    "completed",
-    "sold_out",
-    "expired",
-    "cancelled",
-    "refunded",
-    "needs_attention",
-)
+from boxoffice.payloads import ROW_STATUSES
 
 
 def _now() -> Mapped[datetime]:
@@ -98,7 +88,7 @@ class Order(Base):
 
     __table_args__ = (
         CheckConstraint(
-            "status IN (" + ", ".join(f"'{s}'" for s in ORDER_STATUSES) + ")",
+            "status IN (" + ", ".join(f"'{s}'" for s in ROW_STATUSES) + ")",
             name="order_status",
         ),
     )
