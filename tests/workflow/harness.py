@@ -29,6 +29,7 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from boxoffice.payloads import (
     RESERVATION_UPDATE_ID,
@@ -316,6 +317,26 @@ class Harness:
     @property
     def client(self) -> Client:
         return self.env.client
+
+    def own_uncached_queue(self, name: str) -> Callable[[], Worker]:
+        """Move this test to a queue of its own and return a maker of workers for it that keep
+        no cache, so a test can stop its worker and have two messages land in one task.
+
+        No cache means no sticky queue: the next workflow task goes to the shared queue, not to
+        the stopped worker (the test server implements no sticky timeout or reset)."""
+        self.task_queue = name
+        self.config = replace(self.config, payments_task_queue=name, fulfilment_task_queue=name)
+
+        def worker() -> Worker:
+            return Worker(
+                self.client,
+                task_queue=name,
+                workflows=[PurchaseWorkflow],
+                activities=self.fakes.activities(),
+                max_cached_workflows=0,
+            )
+
+        return worker
 
     def new_order_id(self, path: str) -> str:
         return f"{path}-{uuid.uuid4().hex[:12]}"

@@ -14,7 +14,6 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
-from temporalio.worker import Worker
 
 from boxoffice.payloads import (
     CancelRequest,
@@ -603,21 +602,8 @@ async def test_cancel_lands_with_close_timer(harness: Harness) -> None:
     """A refund accepted in the same workflow task in which the order's close timer fires is
     still carried out, and the run closes (no handler left waiting)."""
     order_id = harness.new_order_id("cancel_at_close")
-    queue = f"close-{order_id}"
-    harness.task_queue = queue
-    harness.config = replace(harness.config, payments_task_queue=queue, fulfilment_task_queue=queue)
+    worker = harness.own_uncached_queue(f"close-{order_id}")
     fakes = harness.fakes
-
-    def worker() -> Worker:
-        # No cache, so no sticky queue: the next workflow task goes to the shared queue, not
-        # to the stopped worker (the test server implements no sticky timeout or reset).
-        return Worker(
-            harness.client,
-            task_queue=queue,
-            workflows=[PurchaseWorkflow],
-            activities=fakes.activities(),
-            max_cached_workflows=0,
-        )
 
     async with worker():
         # An uncached worker now and then leaves a workflow task unanswered; a short task

@@ -7,13 +7,11 @@ the replay tier."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.service import RPCError
-from temporalio.worker import Worker
 
 from boxoffice.payloads import (
     CancelRequest,
@@ -244,21 +242,8 @@ async def test_extend_lands_with_hold_timer(harness: Harness) -> None:
     """An extension accepted in the same workflow task in which the hold's timer fires wins:
     the hold is re-armed rather than ended."""
     order_id = harness.new_order_id("extend_at_hold_expiry")
-    queue = f"extend-{order_id}"
-    harness.task_queue = queue
-    harness.config = replace(harness.config, payments_task_queue=queue, fulfilment_task_queue=queue)
+    worker = harness.own_uncached_queue(f"extend-{order_id}")
     fakes = harness.fakes
-
-    def worker() -> Worker:
-        # No cache, so no sticky queue: the next workflow task goes to the shared queue, not
-        # to the stopped worker (the test server implements no sticky timeout or reset).
-        return Worker(
-            harness.client,
-            task_queue=queue,
-            workflows=[PurchaseWorkflow],
-            activities=fakes.activities(),
-            max_cached_workflows=0,
-        )
 
     async with worker():
         # An uncached worker now and then leaves a workflow task unanswered; a short task
