@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from boxoffice.gate.cli import gate
 from boxoffice.search_attributes import REGISTRATION
 from boxoffice.settings import get_settings
 from boxoffice.support.cli import orders_app
@@ -27,6 +28,7 @@ temporal_app = typer.Typer(help="The Temporal cluster.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(temporal_app, name="temporal")
 app.add_typer(orders_app, name="orders")
+app.command("gate")(gate)
 
 ALL_QUEUES = "purchases,payments,fulfilment"
 

@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     # Ticket signing (Ed25519). A PEM private key, or a file holding one.
     ticket_signing_key: SecretStr | None = None
     ticket_signing_key_file: Path | None = None
+    # Public keys (PEM, one or more blocks) of retired signing keys: tickets they signed stay
+    # valid at the gate after a rotation. In the variable itself, or in a file.
+    ticket_previous_public_keys: str | None = None
+    ticket_previous_public_keys_file: Path | None = None
+
+    # Requests with a larger body are refused (413) before anything reads them.
+    max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     # The purchase pipeline.
     hold_seconds: int = Field(default=15 * 60, ge=1, le=24 * 3600)
@@ -85,6 +92,7 @@ class Settings(BaseSettings):
         "stripe_webhook_secret",
         "s3_endpoint_url",
         "ticket_signing_key",
+        "ticket_previous_public_keys",
         mode="before",
     )
     @classmethod

@@ -72,9 +72,7 @@ class TicketSigner:
         return {self.key_id: self.public_key}
 
     def public_key_pem(self) -> str:
-        return self.public_key.public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode("ascii")
+        return public_key_pem(self.public_key)
 
 
 def verify_code(code: str, public_keys: Mapping[str, Ed25519PublicKey]) -> VerifiedCode | None:
@@ -142,6 +140,40 @@ def signer_from_settings(settings: Settings) -> TicketSigner:
         pem = settings.ticket_signing_key.get_secret_value().encode()
         return TicketSigner(private_key_from_pem(pem))
     return TicketSigner(load_or_create_signing_key(settings.signing_key_path))
+
+
+def public_keys_from_pem(pem: str) -> dict[str, Ed25519PublicKey]:
+    """Every Ed25519 public key in a text of concatenated PEM blocks, by key id."""
+    keys: dict[str, Ed25519PublicKey] = {}
+    for block in _PEM_PUBLIC_KEY.findall(pem):
+        key = serialization.load_pem_public_key(block.encode("ascii"))
+        if not isinstance(key, Ed25519PublicKey):
+            raise ValueError("a ticket verification key must be an Ed25519 public key")
+        keys[key_id_of(key)] = key
+    if pem.strip() and not keys:
+        raise ValueError("no PEM public key found in the previous ticket keys")
+    return keys
+
+
+def public_keys_from_settings(settings: Settings) -> dict[str, Ed25519PublicKey]:
+    """Keys the gate accepts: the current signing key's and every retired one still trusted."""
+    keys: dict[str, Ed25519PublicKey] = {}
+    if settings.ticket_previous_public_keys_file is not None:
+        keys |= public_keys_from_pem(settings.ticket_previous_public_keys_file.read_text())
+    if settings.ticket_previous_public_keys is not None:
+        keys |= public_keys_from_pem(settings.ticket_previous_public_keys)
+    return keys | signer_from_settings(settings).public_keys()
+
+
+def public_key_pem(public_key: Ed25519PublicKey) -> str:
+    return public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode("ascii")
+
+
+_PEM_PUBLIC_KEY = re.compile(
+    r"-----BEGIN PUBLIC KEY-----[A-Za-z0-9+/=\s]+?-----END PUBLIC KEY-----"
+)
 
 
 def _b64encode(data: bytes) -> str:

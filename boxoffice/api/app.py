@@ -12,13 +12,15 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from boxoffice.api import admin, admin_orders, events, health, orders, webhooks
+from boxoffice.api import admin, admin_orders, events, gate, health, orders, webhooks
+from boxoffice.api.body_limit import BodyLimitMiddleware
 from boxoffice.db.engine import create_engine, session_factory
 from boxoffice.observability.logging import configure_logging
 from boxoffice.observability.metrics import ApiMetrics, HttpMetricsMiddleware
 from boxoffice.s3 import make_s3_client
 from boxoffice.settings import Settings, get_settings
 from boxoffice.temporal_client import connect
+from boxoffice.ticket_codes import public_keys_from_settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -34,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessions = session_factory(engine)
         app.state.temporal = await connect(settings, lazy=True)
         app.state.s3 = make_s3_client(settings)
+        app.state.ticket_public_keys = public_keys_from_settings(settings)
         counting = asyncio.create_task(
             metrics.needs_attention.refresh_forever(app.state.sessions),
             name="count-orders-needing-attention",
@@ -58,8 +61,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(admin.router)
     app.include_router(admin_orders.router)
+    app.include_router(gate.router)
     app.state.metrics = metrics
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
+    # Added last, so it runs first: an oversized body is refused before any other work.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 
 import httpx
-import pypdf
-import zxingcpp
-from PIL import Image
 from sqlalchemy import text
 
+from boxoffice.gate.qr_reader import codes_in_pdf
 from boxoffice.payloads import (
     PipelineConfig,
 )
@@ -26,15 +23,6 @@ from tests.integration.purchase_helpers import (
     start_order,
     wait_for_status,
 )
-
-
-def _qr_codes_in_pdf(pdf_bytes: bytes) -> list[str]:
-    codes = []
-    for page in pypdf.PdfReader(io.BytesIO(pdf_bytes)).pages:
-        for image in page.images:
-            picture = Image.open(io.BytesIO(image.data)).convert("L")
-            codes += [found.text for found in zxingcpp.read_barcodes(picture)]
-    return codes
 
 
 async def test_purchase_completes_with_pdf_qr_and_email(stack: Stack) -> None:
@@ -62,7 +50,7 @@ async def test_purchase_completes_with_pdf_qr_and_email(stack: Stack) -> None:
         f"orders/{order['id']}/tickets.pdf",
     )
     assert stored == pdf.content
-    codes = _qr_codes_in_pdf(stored)
+    codes = codes_in_pdf(stored)
     assert sorted(codes) == sorted(t["code"] for t in done["tickets"])
     public_keys = signer_from_settings(stack.settings).public_keys()
     for code in codes:
