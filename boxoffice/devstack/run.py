@@ -278,6 +278,9 @@ def _banner(
         f"  curl -s {api}/orders/ORDER_ID",
         f"  curl -s -o tickets.pdf {api}/orders/ORDER_ID/tickets.pdf",
         "",
+        "Scan it at the door (a second scan is refused):",
+        f"  .venv/bin/boxoffice gate --api {api} --image tickets.pdf",
+        "",
     ]
     return "\n".join(lines)
 

@@ -138,4 +138,4 @@ def _line(answer: ScanAnswer) -> str:
     what = ""
     if answer.ticket is not None:
         what = f"  {answer.ticket.ticket_type}  ticket {answer.ticket.id}"
-    return f"{label:<12}{answer.message}{what}"
+    return f"{label:<14}{answer.message}{what}"
