@@ -31,6 +31,7 @@ import httpx
 
 from boxoffice.devstack import services
 from boxoffice.devstack.ports import port_is_free
+from boxoffice.secret_files import load_or_create_secret
 from boxoffice.settings import Settings
 
 if TYPE_CHECKING:
@@ -97,14 +98,8 @@ def _check_ports(wanted: dict[str, int]) -> None:
 def _webhook_secret(data_dir: Path) -> str:
     """Generated once and kept, so the API and the emulator agree across restarts."""
     path = data_dir / "stripe-webhook-secret"
-    if path.exists():
-        value = path.read_text().strip()
-        if value:
-            return value
-    value = "whsec_" + secrets.token_hex(24)
-    path.touch(mode=0o600)
-    path.write_text(value + "\n")
-    return value
+    secret = load_or_create_secret(path, lambda: f"whsec_{secrets.token_hex(24)}\n".encode())
+    return secret.decode().strip()
 
 
 # --------------------------------------------------------------------------- S3 copy
