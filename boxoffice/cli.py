@@ -56,6 +56,30 @@ def worker(
     run_workers(chosen, processes)
 
 
+@app.command()
+def token(
+    role: Annotated[
+        list[str] | None,
+        typer.Option("--role", help="admin, support or gate (repeatable); none: a buyer."),
+    ] = None,
+    sub: Annotated[str, typer.Option(help="The token's subject (who it is).")] = "dev-user",
+    hours: Annotated[float, typer.Option(min=0.01, max=24 * 30, help="Lifetime.")] = 12,
+) -> None:
+    """Mint a bearer token signed with this deployment's HS256 secret (AUTH_MODE=hs256)."""
+    from boxoffice.auth.principal import STAFF_ROLES
+    from boxoffice.auth.tokens import mint_token
+
+    settings = get_settings()
+    if settings.auth_mode != "hs256":
+        typer.echo("AUTH_MODE is oidc: get tokens from your identity provider.", err=True)
+        raise typer.Exit(2)
+    roles = role or []
+    unknown = sorted(set(roles) - set(STAFF_ROLES))
+    if unknown:
+        raise typer.BadParameter(f"unknown role(s) {unknown}; choose from {STAFF_ROLES}")
+    typer.echo(mint_token(settings, sub, roles, ttl_seconds=int(hours * 3600)))
+
+
 @db_app.command("upgrade")
 def db_upgrade(
     wait: Annotated[

@@ -48,6 +48,13 @@ class OrderItem:
 class Buyer:
     email: str
     name: str
+    # The token subject that placed the order; None for a guest. It owns the order and is
+    # whose per-event ticket cap the order counts against.
+    account: str | None = None
+
+    @property
+    def cap_key(self) -> str:
+        return f"sub:{self.account}" if self.account else f"email:{self.email.strip().lower()}"
 
 
 @dataclass

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Stripe key used against the local emulator, which accepts any key.
@@ -63,6 +64,36 @@ class Settings(BaseSettings):
     # Requests with a larger body are refused (413) before anything reads them.
     max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
+    # Who may call the API (README "Security"). hs256: bearer tokens signed with a shared
+    # secret (the dev default, generated into data_dir; `boxoffice token` mints them). oidc: an
+    # OpenID Connect issuer's tokens (RS256/ES256), checked against its JWKS.
+    auth_mode: Literal["hs256", "oidc"] = "hs256"
+    auth_secret: SecretStr | None = None
+    auth_issuer: str = "boxoffice"
+    auth_audience: str = "boxoffice"
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    # Unset: the jwks_uri of the issuer's /.well-known/openid-configuration.
+    oidc_jwks_url: str | None = None
+    # Where the token lists its roles: a claim name or dotted path (Keycloak:
+    # realm_access.roles; Cognito: cognito:groups). Values admin, support, gate count.
+    oidc_roles_claim: str = "roles"
+    jwks_cache_seconds: int = Field(default=300, ge=1)
+    auth_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    # Derives guest orders' access tokens; unset: generated into data_dir. Changing it makes
+    # every guest's order link stop working.
+    order_token_secret: SecretStr | None = None
+
+    # Abuse limits. Requests per window, per client address and per buyer; 0 turns one off.
+    rate_limit_window_seconds: int = Field(default=60, ge=1)
+    rate_limit_orders_per_client: int = Field(default=30, ge=0)
+    rate_limit_orders_per_buyer: int = Field(default=10, ge=0)
+    rate_limit_validations_per_client: int = Field(default=1200, ge=0)
+    # Tickets one buyer (account, or email for guests) may hold or own per event; 0: no cap.
+    max_tickets_per_buyer_per_event: int = Field(default=20, ge=0)
+    # Browser origins allowed to call the API, comma-separated (none by default).
+    cors_allowed_origins: str = ""
+
     # The purchase pipeline.
     hold_seconds: int = Field(default=15 * 60, ge=1, le=24 * 3600)
     max_tickets_per_order: int = Field(default=10, ge=1, le=100)
@@ -93,6 +124,11 @@ class Settings(BaseSettings):
         "s3_endpoint_url",
         "ticket_signing_key",
         "ticket_previous_public_keys",
+        "auth_secret",
+        "order_token_secret",
+        "oidc_issuer",
+        "oidc_audience",
+        "oidc_jwks_url",
         mode="before",
     )
     @classmethod
@@ -104,6 +140,16 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _oidc_needs_issuer_and_audience(self) -> Settings:
+        if self.auth_mode == "oidc" and not (self.oidc_issuer and self.oidc_audience):
+            raise ValueError("AUTH_MODE=oidc needs OIDC_ISSUER and OIDC_AUDIENCE")
+        return self
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in self.cors_allowed_origins.split(",") if o.strip()]
 
     @property
     def signing_key_path(self) -> Path:

@@ -24,6 +24,7 @@ from boxoffice.activities.inventory import InventoryActivities
 from boxoffice.activities.payments import PaymentActivities, make_stripe_client
 from boxoffice.activities.storage import StorageActivities
 from boxoffice.activities.tickets import TicketActivities
+from boxoffice.auth.order_tokens import order_token_secret
 from boxoffice.db.engine import create_engine, session_factory
 from boxoffice.observability.interceptor import MetricsInterceptor
 from boxoffice.observability.logging import configure_logging
@@ -50,7 +51,7 @@ def build_workers(
     interceptors = [MetricsInterceptor()]
     workers: list[Worker] = []
     if "purchases" in queues:
-        inventory = InventoryActivities(sessions)
+        inventory = InventoryActivities(sessions, settings.max_tickets_per_buyer_per_event)
         workers.append(
             Worker(
                 client,
@@ -99,6 +100,7 @@ def build_workers(
             settings.smtp_url,
             settings.mail_from,
             settings.public_base_url,
+            order_token_secret(settings),
         )
         workers.append(
             Worker(

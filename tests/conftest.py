@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import httpx
 import pytest
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from boxoffice.api.app import create_app
+from boxoffice.auth.tokens import mint_token
 from boxoffice.db.engine import create_engine, session_factory
 from boxoffice.db.migrate import upgrade
 from boxoffice.devstack import services
@@ -56,11 +58,25 @@ class Stack:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
 
-    def http(self, timeout: float = 60) -> httpx.AsyncClient:
+    def http(
+        self, timeout: float = 60, *, token: str | Literal["staff"] | None = "staff"
+    ) -> httpx.AsyncClient:
+        """A client of the API; by default with a token of every staff role (so a test about
+        something else sees everything), `token=None` for an anonymous one."""
         limits = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+        if token == "staff":
+            token = self.token("test-staff", "admin", "support", "gate")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.AsyncClient(
-            base_url=self.api_url, timeout=timeout, limits=limits, trust_env=False
+            base_url=self.api_url,
+            timeout=timeout,
+            limits=limits,
+            trust_env=False,
+            headers=headers,
         )
+
+    def token(self, subject: str, *roles: str) -> str:
+        return mint_token(self.settings, subject, roles)
 
 
 @pytest.fixture(scope="session")
@@ -104,6 +120,14 @@ def stack_settings(found: Services, **overrides: object) -> Settings:
         "retry_initial_interval_seconds": 0.2,
         "retry_max_interval_seconds": 1,
         "order_grace_seconds": 60,
+        "auth_secret": "test-auth-secret-of-32-bytes-at-least",
+        "order_token_secret": "test-order-token-secret",
+        # Off here: tests buy hundreds of orders from one address and one buyer. The tests of
+        # the limits themselves turn them on.
+        "rate_limit_orders_per_client": 0,
+        "rate_limit_orders_per_buyer": 0,
+        "rate_limit_validations_per_client": 0,
+        "max_tickets_per_buyer_per_event": 0,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

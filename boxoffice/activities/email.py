@@ -22,6 +22,7 @@ from temporalio.exceptions import ApplicationError
 
 from boxoffice.activities.order_lookup import order_with_event
 from boxoffice.activities.tickets import PAID_STATUSES
+from boxoffice.auth.order_tokens import order_token
 from boxoffice.db.models import Email, Ticket
 from boxoffice.order_status import move_order_status
 from boxoffice.payloads import EmailSent, OrderRef, ResendInput
@@ -121,6 +122,7 @@ class EmailActivities:
         smtp_url: str,
         mail_from: str,
         public_base_url: str,
+        order_token_secret: bytes,
     ) -> None:
         parse_smtp_url(smtp_url)  # a bad URL fails the worker at start, not every order
         self._sessions = sessions
@@ -129,6 +131,8 @@ class EmailActivities:
         self._smtp_url = smtp_url
         self._mail_from = mail_from
         self._public_base_url = public_base_url.rstrip("/")
+        # The download link carries the order's guest token: the mail is the buyer's proof.
+        self._order_token_secret = order_token_secret
 
     @activity.defn(name="email_tickets")
     async def email_tickets(self, ref: OrderRef) -> EmailSent:
@@ -215,7 +219,11 @@ class EmailActivities:
         what = (
             "your ticket is" if mail.ticket_count == 1 else f"your {mail.ticket_count} tickets are"
         )
-        link = f"{self._public_base_url}/orders/{quote(mail.order_id, safe='')}/tickets.pdf"
+        token = order_token(self._order_token_secret, mail.order_id)
+        link = (
+            f"{self._public_base_url}/orders/{quote(mail.order_id, safe='')}/tickets.pdf"
+            f"?token={token}"
+        )
         message.set_content(
             f"Hello {mail.buyer_name},\n\n"
             f"Here {what} for {mail.event_name}\n"

@@ -50,8 +50,12 @@ def merge_items(items: Sequence[OrderItem]) -> list[OrderItem]:
 
 
 class InventoryActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], max_tickets_per_buyer: int = 0
+    ) -> None:
         self._sessions = sessions
+        # Per buyer and event; 0: no cap (the counts are kept all the same).
+        self._buyer_cap = max_tickets_per_buyer
 
     @activity.defn(name="reserve_seats")
     async def reserve_seats(self, request: ReserveInput) -> ReserveResult:
@@ -69,7 +73,7 @@ class InventoryActivities:
                 return await self._take_seats(session, request, items)
         except _SoldOut as sold_out:
             async with self._sessions() as session, session.begin():
-                await self._record_sold_out(session, request, items)
+                await self._record_sold_out(session, request, items, sold_out.reason)
             return ReserveResult(reserved=False, reason=sold_out.reason)
 
     async def _take_seats(
@@ -109,6 +113,7 @@ class InventoryActivities:
                     str(ticket_type.id), ticket_type.name, item.quantity, ticket_type.price
                 )
             )
+        await self._count_for_buyer(session, event.id, request.buyer.cap_key, lines)
         total = sum(line.quantity * line.unit_price for line in lines)
         session.add(
             Order(
@@ -116,6 +121,8 @@ class InventoryActivities:
                 event_id=event.id,
                 buyer_email=request.buyer.email,
                 buyer_name=request.buyer.name,
+                owner_sub=request.buyer.account,
+                buyer_key=request.buyer.cap_key,
                 items=[_line_json(line) for line in lines],
                 total_amount=total,
                 currency=currency,
@@ -144,8 +151,35 @@ class InventoryActivities:
             event_starts_at=event.starts_at,
         )
 
+    async def _count_for_buyer(
+        self, session: AsyncSession, event_id: uuid.UUID, buyer_key: str, lines: list[ReservedLine]
+    ) -> None:
+        """Add the order's tickets to the buyer's count for the event, by the same kind of
+        conditional update as seats, so concurrent orders cannot pass the cap together."""
+        quantity = sum(line.quantity for line in lines)
+        cap = self._buyer_cap or None
+        refusal = f"At most {cap} tickets per buyer for this event."
+        if cap is not None and quantity > cap:
+            raise _SoldOut(refusal)
+        counted = await session.execute(
+            text(
+                "INSERT INTO buyer_event_tickets AS b (event_id, buyer_key, tickets)"
+                " VALUES (:event, :buyer, :n) ON CONFLICT (event_id, buyer_key) DO UPDATE"
+                " SET tickets = b.tickets + :n"
+                " WHERE CAST(:cap AS integer) IS NULL OR b.tickets + :n <= :cap"
+                " RETURNING tickets"
+            ),
+            {"event": event_id, "buyer": buyer_key, "n": quantity, "cap": cap},
+        )
+        if counted.first() is None:
+            raise _SoldOut(refusal)
+
     async def _record_sold_out(
-        self, session: AsyncSession, request: ReserveInput, items: list[OrderItem]
+        self,
+        session: AsyncSession,
+        request: ReserveInput,
+        items: list[OrderItem],
+        reason: str,
     ) -> None:
         event = await session.get(Event, uuid.UUID(request.event_id))
         if event is None:
@@ -153,8 +187,9 @@ class InventoryActivities:
         await session.execute(
             text(
                 "INSERT INTO orders (id, event_id, buyer_email, buyer_name, items, total_amount,"
-                " currency, status, request_fingerprint) VALUES (:id, :event, :email, :name,"
-                " CAST(:items AS jsonb), 0, '', 'sold_out', :fp) ON CONFLICT (id) DO NOTHING"
+                " currency, status, request_fingerprint, last_error, owner_sub, buyer_key)"
+                " VALUES (:id, :event, :email, :name, CAST(:items AS jsonb), 0, '', 'sold_out',"
+                " :fp, :reason, :owner, :buyer) ON CONFLICT (id) DO NOTHING"
             ),
             {
                 "id": request.order_id,
@@ -163,12 +198,17 @@ class InventoryActivities:
                 "name": request.buyer.name,
                 "items": _items_json(items),
                 "fp": request.request_fingerprint,
+                "reason": reason,
+                "owner": request.buyer.account,
+                "buyer": request.buyer.cap_key,
             },
         )
 
     async def _answer_from_row(self, session: AsyncSession, order: Order) -> ReserveResult:
         if order.status == "sold_out":
-            return ReserveResult(reserved=False, reason="Not enough seats left.")
+            return ReserveResult(
+                reserved=False, reason=order.last_error or "Not enough seats left."
+            )
         event = await session.get(Event, order.event_id)
         assert event is not None
         lines = [
@@ -202,6 +242,16 @@ class InventoryActivities:
                 await session.execute(
                     text("UPDATE ticket_types SET available = available + :n WHERE id = :id"),
                     {"n": quantity, "id": ticket_type_id},
+                )
+            if rows:
+                # The buyer may buy these again: give them back to the per-buyer count too.
+                await session.execute(
+                    text(
+                        "UPDATE buyer_event_tickets b SET tickets = GREATEST(b.tickets - :n, 0)"
+                        " FROM orders o WHERE o.id = :order AND b.event_id = o.event_id"
+                        " AND b.buyer_key = o.buyer_key"
+                    ),
+                    {"n": sum(quantity for _, quantity in rows), "order": request.order_id},
                 )
             await move_order_status(
                 session, request.order_id, request.final_status, request.reason, keep_error=True

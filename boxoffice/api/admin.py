@@ -1,15 +1,18 @@
-"""Organiser routes. Kept in their own router so authentication can be added in one place."""
+"""Organiser routes, for admin tokens only."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, Depends, HTTPException, Response
 
+from boxoffice.api.access import STAFF_ERRORS, require_roles
 from boxoffice.api.deps import SessionDep, SettingsDep
 from boxoffice.api.events import events_public
 from boxoffice.api.schemas import ErrorBody, EventCreate, EventPublic
 from boxoffice.db.models import Event, TicketType
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(
+    tags=["admin"], dependencies=[Depends(require_roles("admin"))], responses=STAFF_ERRORS
+)
 
 
 @router.post(

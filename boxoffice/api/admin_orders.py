@@ -1,6 +1,7 @@
 """Support's admin API: the same service layer as `boxoffice orders`, over JSON.
 
-Under its own router so authentication (a later issue) is added in one place."""
+For support and admin tokens only; the actor recorded in the audit log and the workflow is the
+token's subject, never something the caller types."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from boxoffice.api.access import STAFF_ERRORS, require_roles
 from boxoffice.api.schemas import ErrorBody
+from boxoffice.auth.principal import Principal
 from boxoffice.support.service import (
     OrderFilter,
     Outcome,
@@ -20,10 +23,16 @@ from boxoffice.support.service import (
     SupportService,
 )
 
-router = APIRouter(prefix="/admin/orders", tags=["support"])
+_support = require_roles("support", "admin")
+Staff = Annotated[Principal, Depends(_support)]
+router = APIRouter(
+    prefix="/admin/orders",
+    tags=["support"],
+    dependencies=[Depends(_support)],
+    responses=STAFF_ERRORS,
+)
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 _STATUS = {"not_found": 404, "invalid": 422, "refused": 409}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody},
@@ -34,13 +43,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 class ActionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    actor: Actor = Field(description="Who acts (recorded in the audit log and the run).")
-    reason: Reason
+    reason: Reason = Field(description="Why (recorded in the audit log and the run).")
 
 
 class ResendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    actor: Actor
     reason: Reason | None = None
     to: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)] | None = (
         None
@@ -85,11 +92,11 @@ async def _guard(call: Any) -> Any:
 # Before the /{order_id}/... routes, which would otherwise take "bulk" for an order id.
 @router.post("/bulk/{action}", response_model=list[OutcomeOut], responses=_ERRORS)
 async def bulk(
-    action: Literal["retry", "cancel"], body: BulkIn, request: Request
+    action: Literal["retry", "cancel"], body: BulkIn, request: Request, staff: Staff
 ) -> list[OutcomeOut]:
     """Retry or cancel every order a status/event filter matches; each outcome is listed."""
     where = OrderFilter(status=body.status, event_id=body.event_id, limit=1000)
-    outcomes = await _guard(_service(request).bulk(action, where, body.actor, body.reason))
+    outcomes = await _guard(_service(request).bulk(action, where, staff.subject, body.reason))
     return [OutcomeOut(**asdict(o)) for o in outcomes]
 
 
@@ -118,27 +125,29 @@ async def show_order(order_id: str, request: Request) -> dict[str, Any]:
 
 
 @router.post("/{order_id}/retry", response_model=OutcomeOut, responses=_ERRORS)
-async def retry(order_id: str, body: ActionIn, request: Request) -> OutcomeOut:
-    return _answer(await _guard(_service(request).retry(order_id, body.actor, body.reason)))
+async def retry(order_id: str, body: ActionIn, request: Request, staff: Staff) -> OutcomeOut:
+    return _answer(await _guard(_service(request).retry(order_id, staff.subject, body.reason)))
 
 
 @router.post("/{order_id}/cancel", response_model=OutcomeOut, responses=_ERRORS)
-async def cancel(order_id: str, body: ActionIn, request: Request) -> OutcomeOut:
-    return _answer(await _guard(_service(request).cancel(order_id, body.actor, body.reason)))
+async def cancel(order_id: str, body: ActionIn, request: Request, staff: Staff) -> OutcomeOut:
+    return _answer(await _guard(_service(request).cancel(order_id, staff.subject, body.reason)))
 
 
 @router.post("/{order_id}/refund", response_model=OutcomeOut, responses=_ERRORS)
-async def refund(order_id: str, body: ActionIn, request: Request) -> OutcomeOut:
-    return _answer(await _guard(_service(request).refund(order_id, body.actor, body.reason)))
+async def refund(order_id: str, body: ActionIn, request: Request, staff: Staff) -> OutcomeOut:
+    return _answer(await _guard(_service(request).refund(order_id, staff.subject, body.reason)))
 
 
 @router.post("/{order_id}/resend", response_model=OutcomeOut, responses=_ERRORS)
-async def resend(order_id: str, body: ResendIn, request: Request) -> OutcomeOut:
+async def resend(order_id: str, body: ResendIn, request: Request, staff: Staff) -> OutcomeOut:
     service = _service(request)
-    return _answer(await _guard(service.resend(order_id, body.actor, body.reason or "", body.to)))
+    return _answer(
+        await _guard(service.resend(order_id, staff.subject, body.reason or "", body.to))
+    )
 
 
 @router.post("/{order_id}/extend", response_model=OutcomeOut, responses=_ERRORS)
-async def extend(order_id: str, body: ExtendIn, request: Request) -> OutcomeOut:
+async def extend(order_id: str, body: ExtendIn, request: Request, staff: Staff) -> OutcomeOut:
     service = _service(request)
-    return _answer(await _guard(service.extend(order_id, body.actor, body.minutes, body.reason)))
+    return _answer(await _guard(service.extend(order_id, staff.subject, body.minutes, body.reason)))

@@ -8,12 +8,17 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from boxoffice.api import admin, admin_orders, events, gate, health, orders, webhooks
 from boxoffice.api.body_limit import BodyLimitMiddleware
+from boxoffice.api.security_headers import SecurityHeadersMiddleware
+from boxoffice.auth.order_tokens import order_token_secret
+from boxoffice.auth.rate_limit import RateLimiter
+from boxoffice.auth.tokens import TokenVerifier
 from boxoffice.db.engine import create_engine, session_factory
 from boxoffice.observability.logging import configure_logging
 from boxoffice.observability.metrics import ApiMetrics, HttpMetricsMiddleware
@@ -37,16 +42,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.temporal = await connect(settings, lazy=True)
         app.state.s3 = make_s3_client(settings)
         app.state.ticket_public_keys = public_keys_from_settings(settings)
-        counting = asyncio.create_task(
-            metrics.needs_attention.refresh_forever(app.state.sessions),
-            name="count-orders-needing-attention",
-        )
+        app.state.token_verifier = TokenVerifier(settings)
+        app.state.order_token_secret = order_token_secret(settings)
+        limiter = RateLimiter(app.state.sessions, settings.rate_limit_window_seconds)
+        app.state.rate_limiter = limiter
+        chores = [
+            asyncio.create_task(
+                metrics.needs_attention.refresh_forever(app.state.sessions),
+                name="count-orders-needing-attention",
+            ),
+            asyncio.create_task(limiter.forget_old_forever(), name="forget-rate-limits"),
+        ]
         try:
             yield
         finally:
-            counting.cancel()
-            with suppress(asyncio.CancelledError):
-                await counting
+            for chore in chores:
+                chore.cancel()
+                with suppress(asyncio.CancelledError):
+                    await chore
             await engine.dispose()
 
     app = FastAPI(
@@ -64,6 +77,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(gate.router)
     app.state.metrics = metrics
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Order-Token"],
+            expose_headers=["Location", "Retry-After", "ETag"],
+        )
+    app.add_middleware(
+        SecurityHeadersMiddleware, https=settings.public_base_url.startswith("https://")
+    )
     # Added last, so it runs first: an oversized body is refused before any other work.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
 

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from boxoffice.api.access import RATE_LIMITED, STAFF_ERRORS, limit_validations, require_roles
 from boxoffice.api.deps import SessionDep
 from boxoffice.api.schemas import ErrorBody
 from boxoffice.db.models import Event
@@ -24,7 +25,11 @@ from boxoffice.gate.results import (
     ValidateRequest,
 )
 
-router = APIRouter(tags=["gate"])
+router = APIRouter(tags=["gate"], responses=STAFF_ERRORS)
+#: Validation and what offline gates need: gate staff, and admins who may stand in for them.
+_gate = require_roles("gate", "admin")
+#: Check-in counts are a report: admins, support, and gate staff watching their door.
+_reports = require_roles("admin", "support", "gate")
 
 
 def get_public_keys(request: Request) -> dict[str, Ed25519PublicKey]:
@@ -50,7 +55,13 @@ async def _require_event(session: AsyncSession, event_id: uuid.UUID) -> None:
 @router.post(
     "/tickets/validate",
     response_model=ScanAnswer,
-    responses={409: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+    responses={
+        409: {"model": ErrorBody},
+        413: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+        **RATE_LIMITED,
+    },
+    dependencies=[Depends(_gate), Depends(limit_validations)],
 )
 async def validate_ticket(body: ValidateRequest, check_in: CheckInDep) -> ScanAnswer:
     """Check a scanned code and let its ticket in once. Always 200 with a `result` for any code
@@ -68,6 +79,7 @@ async def validate_ticket(body: ValidateRequest, check_in: CheckInDep) -> ScanAn
     "/events/{event_id}/gate-bundle",
     response_model=GateBundle,
     responses={**_NOT_FOUND, 304: {"description": "Unchanged since the ETag sent."}},
+    dependencies=[Depends(_gate)],
 )
 async def get_gate_bundle(
     event_id: uuid.UUID,
@@ -91,7 +103,13 @@ async def get_gate_bundle(
 @router.post(
     "/events/{event_id}/scans",
     response_model=OfflineScansAnswer,
-    responses={**_NOT_FOUND, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+    responses={
+        **_NOT_FOUND,
+        409: {"model": ErrorBody},
+        413: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+    },
+    dependencies=[Depends(_gate)],
 )
 async def upload_offline_scans(
     event_id: uuid.UUID, body: OfflineScansUpload, session: SessionDep, check_in: CheckInDep
@@ -106,7 +124,12 @@ async def upload_offline_scans(
         raise HTTPException(409, str(reused)) from None
 
 
-@router.get("/events/{event_id}/checkins", response_model=CheckinCounts, responses=_NOT_FOUND)
+@router.get(
+    "/events/{event_id}/checkins",
+    response_model=CheckinCounts,
+    responses=_NOT_FOUND,
+    dependencies=[Depends(_reports)],
+)
 async def get_checkins(event_id: uuid.UUID, session: SessionDep) -> CheckinCounts:
     """How many tickets got in, per ticket type."""
     await _require_event(session, event_id)

@@ -69,8 +69,13 @@ def order_id_for(idempotency_key: str | None) -> str:
     return f"ord_{uuid.uuid5(_ORDER_ID_NAMESPACE, idempotency_key).hex}"
 
 
-def fingerprint(body: OrderCreate) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+def fingerprint(body: OrderCreate, account: str | None = None) -> str:
+    """The request's identity: the body, and the account placing it, so another account
+    reusing an Idempotency-Key cannot obtain someone else's order."""
+    request = body.model_dump(mode="json")
+    if account is not None:
+        request["__account"] = account
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -146,10 +151,11 @@ async def create_order(
     settings: Settings,
     body: OrderCreate,
     idempotency_key: str | None,
+    account: str | None = None,
 ) -> CreateOutcome:
     items = await validate_items(session, body, settings)
     order_id = order_id_for(idempotency_key)
-    request_fingerprint = fingerprint(body)
+    request_fingerprint = fingerprint(body, account)
     if idempotency_key is not None:
         existing = await session.get(Order, order_id)
         if existing is not None:
@@ -166,7 +172,7 @@ async def create_order(
             order_id=order_id,
             event_id=str(body.event_id),
             items=items,
-            buyer=Buyer(email=str(body.buyer.email), name=body.buyer.name),
+            buyer=Buyer(email=str(body.buyer.email), name=body.buyer.name, account=account),
             payment_method=body.payment_method,
             request_fingerprint=request_fingerprint,
             config=pipeline_config(settings),
@@ -220,5 +226,5 @@ def _answer_from_row(order: Order, request_fingerprint: str) -> CreateOutcome:
             422, "This Idempotency-Key was already used for a different order request."
         )
     if order.status == "sold_out":
-        raise OrderRefused(409, "Not enough seats left.")
+        raise OrderRefused(409, order.last_error or "Not enough seats left.")
     return CreateOutcome(order.id, decided=True, existing=True)

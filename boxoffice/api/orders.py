@@ -5,12 +5,20 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, NoReturn
 
-from fastapi import APIRouter, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from boxoffice.api.access import (
+    ORDER_ERRORS,
+    RATE_LIMITED,
+    OptionalPrincipal,
+    client_address,
+    enforce_rate_limit,
+    order_access,
+)
 from boxoffice.api.deps import SessionDep, SettingsDep, TemporalDep
 from boxoffice.api.order_creation import OrderRefused, create_order, workflow_exists
 from boxoffice.api.order_view import load_order
@@ -23,12 +31,15 @@ from boxoffice.api.schemas import (
     PaymentIn,
     PaymentOutcome,
 )
+from boxoffice.auth.order_tokens import order_token
 from boxoffice.db.models import Order
 from boxoffice.payloads import CancelRequest, PayRequest
 from boxoffice.s3 import read_object
 from boxoffice.workflows.purchase import PurchaseWorkflow
 
 router = APIRouter(tags=["orders"])
+#: On every route about one order: its owner, its guest token, support or admin.
+_OWNER_ONLY = [Depends(order_access)]
 
 IdempotencyKey = Annotated[
     str | None,
@@ -51,29 +62,49 @@ _ERRORS: dict[int | str, dict[str, object]] = {
     "/orders",
     status_code=201,
     response_model=OrderPublic,
-    responses={**_ERRORS, 202: {"model": OrderPending}},
+    responses={
+        **_ERRORS,
+        202: {"model": OrderPending},
+        401: {"model": ErrorBody, "description": "An invalid bearer token"},
+        413: {"model": ErrorBody},
+        **RATE_LIMITED,
+    },
 )
 async def post_order(
     body: OrderCreate,
+    request: Request,
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
     response: Response,
+    principal: OptionalPrincipal,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderPublic | JSONResponse:
     """Hold seats: answers once the reservation is decided (201, or 409 sold out), or 202 with
-    a Location to poll when it takes longer than a few seconds."""
+    a Location to poll when it takes longer than a few seconds.
+
+    With a bearer token the order belongs to that account; without one (guest checkout) the
+    answer's `access_token` is what proves the order is yours."""
+    account = principal.subject if principal is not None else None
+    buyer = f"sub:{account}" if account else f"email:{str(body.buyer.email).lower()}"
+    await enforce_rate_limit(
+        request, f"orders:ip:{client_address(request)}", settings.rate_limit_orders_per_client
+    )
+    await enforce_rate_limit(request, f"orders:{buyer}", settings.rate_limit_orders_per_buyer)
     try:
-        outcome = await create_order(session, temporal, settings, body, idempotency_key)
+        outcome = await create_order(session, temporal, settings, body, idempotency_key, account)
     except OrderRefused as refused:
         raise HTTPException(refused.status, refused.detail) from None
     except RPCError as error:
         raise HTTPException(503, f"The order service is unavailable: {error.message}") from None
     location = f"/orders/{outcome.order_id}"
+    access_token = order_token(request.app.state.order_token_secret, outcome.order_id)
     if not outcome.decided:
         return JSONResponse(
             OrderPending(
-                id=outcome.order_id, detail="The reservation is being decided; poll Location."
+                id=outcome.order_id,
+                detail="The reservation is being decided; poll Location.",
+                access_token=access_token,
             ).model_dump(),
             status_code=202,
             headers={"Location": location},
@@ -82,13 +113,14 @@ async def post_order(
     if order is None:  # pragma: no cover - the reservation writes the row before answering
         raise HTTPException(500, "The order was reserved but its record is missing.")
     response.headers["Location"] = location
-    return order
+    return order.model_copy(update={"access_token": access_token})
 
 
 @router.get(
     "/orders/{order_id}",
     response_model=OrderPublic,
-    responses={404: {"model": ErrorBody}, 202: {"model": OrderPending}},
+    responses={**ORDER_ERRORS, 202: {"model": OrderPending}},
+    dependencies=_OWNER_ONLY,
 )
 async def get_order(
     order_id: str, session: SessionDep, temporal: TemporalDep
@@ -107,7 +139,8 @@ async def get_order(
 @router.post(
     "/orders/{order_id}/payment",
     response_model=PaymentOutcome,
-    responses={**_ERRORS, 402: {"model": PaymentOutcome}},
+    responses={**_ERRORS, **ORDER_ERRORS, 402: {"model": PaymentOutcome}},
+    dependencies=_OWNER_ONLY,
 )
 async def pay_order(
     order_id: str,
@@ -142,7 +175,12 @@ async def pay_order(
     return outcome
 
 
-@router.post("/orders/{order_id}/cancel", response_model=OrderPublic, responses=_ERRORS)
+@router.post(
+    "/orders/{order_id}/cancel",
+    response_model=OrderPublic,
+    responses={**_ERRORS, **ORDER_ERRORS},
+    dependencies=_OWNER_ONLY,
+)
 async def cancel_order(
     order_id: str,
     session: SessionDep,
@@ -167,7 +205,8 @@ async def cancel_order(
 @router.get(
     "/orders/{order_id}/tickets.pdf",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}, 404: {"model": ErrorBody}},
+    responses={200: {"content": {"application/pdf": {}}}, **ORDER_ERRORS},
+    dependencies=_OWNER_ONLY,
 )
 async def tickets_pdf(order_id: str, session: SessionDep, request: Request) -> Response:
     order = await session.get(Order, order_id)

@@ -111,6 +111,12 @@ class OrderPublic(BaseModel):
     tickets_pdf_url: str | None = None
     created_at: datetime
     updated_at: datetime
+    access_token: str | None = Field(
+        default=None,
+        description="Only in the answer to POST /orders: send it as X-Order-Token (or ?token=) "
+        "to read, pay, cancel or download this order without an account. A retried create "
+        "with the same Idempotency-Key returns it again.",
+    )
 
 
 class OrderPending(BaseModel):
@@ -119,6 +125,9 @@ class OrderPending(BaseModel):
     id: str
     status: Literal["pending"] = "pending"
     detail: str
+    access_token: str | None = Field(
+        default=None, description="As in the answer to a decided create."
+    )
 
 
 class PaymentIn(Strict):

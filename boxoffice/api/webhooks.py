@@ -7,9 +7,13 @@ import logging
 
 import stripe
 from fastapi import APIRouter, Header, HTTPException, Request
+from sqlalchemy.dialects.postgresql import insert
+from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from boxoffice.api.deps import SettingsDep, TemporalDep
+from boxoffice.api.deps import SessionsDep, SettingsDep, TemporalDep
+from boxoffice.api.schemas import ErrorBody
+from boxoffice.db.models import StripeEvent
 from boxoffice.payloads import PaymentSucceeded
 from boxoffice.workflows.purchase import PurchaseWorkflow
 
@@ -17,15 +21,24 @@ router = APIRouter(tags=["webhooks"])
 log = logging.getLogger("boxoffice.webhooks")
 
 
-@router.post("/webhooks/stripe", responses={400: {"description": "Bad signature or payload"}})
+@router.post(
+    "/webhooks/stripe",
+    responses={
+        400: {"model": ErrorBody, "description": "Bad signature or payload"},
+        413: {"model": ErrorBody},
+        503: {"model": ErrorBody},
+    },
+)
 async def stripe_webhook(
     request: Request,
     settings: SettingsDep,
     temporal: TemporalDep,
-    stripe_signature: str = Header(alias="Stripe-Signature"),
+    sessions: SessionsDep,
+    stripe_signature: str = Header(alias="Stripe-Signature", max_length=2000),
 ) -> dict[str, bool]:
-    """Signature-checked; the workflow reads the PaymentIntent itself, so a replayed or
-    repeated event changes nothing twice."""
+    """Signature-checked against the endpoint secret within the timestamp tolerance; each event
+    id is acted on once. The workflow reads the PaymentIntent itself and trusts nothing else
+    of the event."""
     if settings.stripe_webhook_secret is None:
         raise HTTPException(503, "Stripe webhooks are not configured (STRIPE_WEBHOOK_SECRET).")
     payload = await request.body()
@@ -45,12 +58,28 @@ async def stripe_webhook(
     order_id = (intent.get("metadata") or {}).get("order_id")
     if not isinstance(order_id, str) or not order_id:
         return {"received": True}
+    # Recorded in the same transaction as the signal is sent: a redelivery waits for the first
+    # delivery and then does nothing; a delivery whose signal failed is rolled back, so Stripe's
+    # retry of it is acted on.
+    async with sessions() as session, session.begin():
+        fresh = await session.scalar(
+            insert(StripeEvent)
+            .values(id=str(event.id)[:100], type=event.type)
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(StripeEvent.id)
+        )
+        if fresh is None:
+            return {"received": True, "duplicate": True}
+        await _tell_order(temporal, order_id, intent["id"])
+    return {"received": True}
+
+
+async def _tell_order(temporal: Client, order_id: str, payment_intent_id: str) -> None:
     handle = temporal.get_workflow_handle_for(PurchaseWorkflow.run, order_id)
     try:
-        await handle.signal(PurchaseWorkflow.payment_succeeded, PaymentSucceeded(intent["id"]))
+        await handle.signal(PurchaseWorkflow.payment_succeeded, PaymentSucceeded(payment_intent_id))
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise HTTPException(503, "Could not reach the order; Stripe will retry.") from None
         # The order's run has closed; its hold was cancelled at Stripe before it closed.
         log.warning("payment_intent.succeeded for closed order %s", order_id)
-    return {"received": True}

@@ -83,6 +83,10 @@ class Order(Base):
     # Hash of the create request, so a reused Idempotency-Key with another body is refused.
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     tickets_pdf_key: Mapped[str | None] = mapped_column(String(300))
+    # The account (token subject) that created it; None for a guest order.
+    owner_sub: Mapped[str | None] = mapped_column(String(200), index=True)
+    # Whose per-event ticket cap the order counts against: `sub:...` or `email:...`.
+    buyer_key: Mapped[str | None] = mapped_column(String(400))
     created_at: Mapped[datetime] = _now()
     updated_at: Mapped[datetime] = _now()
 
@@ -209,3 +213,36 @@ class AuditEntry(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _now()
+
+
+class BuyerEventTickets(Base):
+    """Tickets a buyer holds or owns for one event, moved by conditional updates like seats,
+    so concurrent orders cannot pass the per-buyer cap."""
+
+    __tablename__ = "buyer_event_tickets"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id"), primary_key=True)
+    buyer_key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    tickets: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (CheckConstraint("tickets >= 0", name="buyer_tickets_nonnegative"),)
+
+
+class StripeEvent(Base):
+    """Stripe webhook events already acted on: a redelivered event changes nothing again."""
+
+    __tablename__ = "stripe_events"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = _now()
+
+
+class RateLimitCounter(Base):
+    """One fixed window of requests per limited key (client address, buyer, gate)."""
+
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    hits: Mapped[int] = mapped_column(Integer)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from boxoffice.auth.tokens import mint_token
 from boxoffice.devstack import services
 from boxoffice.devstack.ports import port_is_free
 from boxoffice.secret_files import load_or_create_secret
@@ -248,6 +249,10 @@ def _banner(
     ports: DevPorts, settings: Settings, demo: DemoEvent, mail_dir: Path | None, data_dir: Path
 ) -> str:
     api = f"http://localhost:{ports.api}"
+    tokens = {
+        role: mint_token(settings, f"dev-{role}", [role] if role != "buyer" else [], 24 * 3600)
+        for role in ("admin", "support", "gate", "buyer")
+    }
     general = demo.ticket_type_ids.get("General admission") or next(
         iter(demo.ticket_type_ids.values())
     )
@@ -269,12 +274,16 @@ def _banner(
         "Buy one General admission ticket:",
         f"  curl -s -X POST {api}/orders -H 'Content-Type: application/json' -d '{body}'",
         "",
-        "Then look at the order and download its tickets (ORDER_ID is the `id` in the answer):",
-        f"  curl -s {api}/orders/ORDER_ID",
-        f"  curl -s -o tickets.pdf {api}/orders/ORDER_ID/tickets.pdf",
+        "Then look at the order and download its tickets (ORDER_ID and TOKEN are `id` and",
+        "`access_token` in the answer: a guest's proof that the order is theirs):",
+        f"  curl -s -H 'X-Order-Token: TOKEN' {api}/orders/ORDER_ID",
+        f"  curl -s -o tickets.pdf '{api}/orders/ORDER_ID/tickets.pdf?token=TOKEN'",
         "",
         "Scan it at the door (a second scan is refused):",
-        f"  .venv/bin/boxoffice gate --api {api} --image tickets.pdf",
+        f"  .venv/bin/boxoffice gate --api {api} --token {tokens['gate']} --image tickets.pdf",
+        "",
+        "Dev bearer tokens, valid 24 h (`.venv/bin/boxoffice token --role ROLE` mints more):",
+        *(f"  {role:<8} {value}" for role, value in tokens.items()),
         "",
     ]
     return "\n".join(lines)

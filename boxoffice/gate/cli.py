@@ -50,6 +50,14 @@ def gate(
     event: Annotated[
         uuid.UUID | None, typer.Option(help="Refuse tickets of any other event.")
     ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="BOXOFFICE_TOKEN",
+            help="A bearer token with the gate role (`boxoffice token --role gate`).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Validate tickets: each one gets in once; a second scan says when and where it got in."""
     base = api or get_settings().public_base_url
@@ -57,7 +65,8 @@ def gate(
     logging.getLogger("httpx").setLevel(logging.WARNING)
     name = gate_name or socket.gethostname()
     refused = bad = False
-    with httpx.Client(base_url=base, timeout=10, trust_env=False) as http:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(base_url=base, timeout=10, trust_env=False, headers=headers) as http:
         for source, code in _codes(codes or [], image or []):
             if code is None:
                 typer.echo(f"NO CODE    {source}: no QR code found", err=True)

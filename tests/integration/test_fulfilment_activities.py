@@ -67,6 +67,7 @@ def emails(
         mail.url,
         "Boxoffice <tickets@boxoffice.test>",
         PUBLIC_BASE_URL,
+        b"order-token-secret-for-tests",
     )
 
 

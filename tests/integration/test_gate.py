@@ -141,6 +141,7 @@ async def test_mutated_codes_are_never_accepted_by_the_api(stack: Stack) -> None
         _, order = await _bought(http)
     code = order["tickets"][0]["code"]
     seen: dict[str, int] = {}
+    gate = {"Authorization": f"Bearer {stack.token('gate-7', 'gate')}"}
 
     @settings(
         max_examples=150,
@@ -149,7 +150,9 @@ async def test_mutated_codes_are_never_accepted_by_the_api(stack: Stack) -> None
     )
     @given(mutated_codes(code))
     def never_accepted(mutant: str) -> None:
-        with httpx.Client(base_url=stack.api_url, timeout=30, trust_env=False) as client:
+        with httpx.Client(
+            base_url=stack.api_url, timeout=30, trust_env=False, headers=gate
+        ) as client:
             response = client.post("/tickets/validate", json={"code": mutant})
         assert response.status_code in (200, 422), response.text
         if response.status_code == 200:
@@ -191,7 +194,9 @@ async def test_gate_command_reads_the_qr_from_a_png_and_the_pdf(
     png_path = tmp_path / "qr.png"
     png_path.write_bytes(pypdf.PdfReader(io.BytesIO(pdf)).pages[0].images[0].data)
     runner = CliRunner()
-    common = ["gate", "--api", stack.api_url, "--gate", "door-1", "--event", event["id"]]
+    token = stack.token("door-1", "gate")
+    common = ["gate", "--api", stack.api_url, "--token", token, "--gate", "door-1"]
+    common += ["--event", event["id"]]
 
     def run(*args: str, stdin: str | None = None) -> tuple[int, str]:
         result = runner.invoke(app, [*common, *args], input=stdin)

@@ -1,0 +1,51 @@
+"""Headers every answer carries, so a browser never sniffs, frames or caches what we send."""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_ALWAYS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+# The API returns JSON and PDFs: nothing in it may run scripts or load anything. The docs
+# pages (Swagger UI, ReDoc) load their own script and styles, so they get a looser policy.
+_API_POLICY = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+_DOCS_POLICY = (
+    b"content-security-policy",
+    b"default-src 'self' https://cdn.jsdelivr.net https://fastapi.tiangolo.com; "
+    b"script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    b"img-src 'self' data: https://fastapi.tiangolo.com; frame-ancestors 'none'",
+)
+_DOCS = ("/docs", "/redoc")
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp, https: bool) -> None:
+        self.app = app
+        self.headers = list(_ALWAYS)
+        if https:
+            self.headers.append((b"strict-transport-security", b"max-age=31536000"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        docs = str(scope.get("path", "")).startswith(_DOCS)
+        extra = [*self.headers, _DOCS_POLICY if docs else _API_POLICY]
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *(h for h in extra if h[0] not in present),
+                ]
+                if b"cache-control" not in present:
+                    message["headers"].append((b"cache-control", b"no-store"))
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
