@@ -191,9 +191,7 @@ async def test_resend_and_refund_through_the_admin_api(stack: Stack) -> None:
             f"/admin/orders/{order['id']}/refund", json={"reason": " "}
         )
         assert missing_reason.status_code == 422
-        unknown = await http.post(
-            "/admin/orders/ord_unknown/refund", json={"reason": "x"}
-        )
+        unknown = await http.post("/admin/orders/ord_unknown/refund", json={"reason": "x"})
         assert unknown.status_code == 404
         refunded = await http.post(
             f"/admin/orders/{order['id']}/refund",
@@ -201,9 +199,7 @@ async def test_resend_and_refund_through_the_admin_api(stack: Stack) -> None:
         )
         assert refunded.status_code == 200, refunded.text
         assert refunded.json()["status"] == "refunded"
-        twice = await http.post(
-            f"/admin/orders/{order['id']}/refund", json={"reason": "again"}
-        )
+        twice = await http.post(f"/admin/orders/{order['id']}/refund", json={"reason": "again"})
         assert twice.status_code == 409
     ids = {
         m.message_id
