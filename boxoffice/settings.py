@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     # realm_access.roles; Cognito: cognito:groups). Values admin, support, gate count.
     oidc_roles_claim: str = "roles"
     jwks_cache_seconds: int = Field(default=300, ge=1)
+    jwks_refresh_cooldown_seconds: float = Field(default=30, ge=0)
     auth_leeway_seconds: int = Field(default=30, ge=0, le=300)
     # Derives guest orders' access tokens; unset: generated into data_dir. Changing it makes
     # every guest's order link stop working.

@@ -81,9 +81,7 @@ class TokenVerifier:
         except jwt.PyJWKClientConnectionError as error:
             raise InvalidToken(f"the identity provider's keys are unreachable: {error}") from None
         except jwt.PyJWKClientError as error:
-            raise InvalidToken(
-                f"no key of the identity provider signed this token: {error}"
-            ) from None
+            raise InvalidToken(f"no key of the identity provider matches: {error}") from None
         except jwt.InvalidTokenError as error:
             raise InvalidToken(_reason(error)) from None
         subject = claims.get("sub")
@@ -113,6 +111,9 @@ class TokenVerifier:
                     url,
                     cache_jwk_set=True,
                     lifespan=self._settings.jwks_cache_seconds,
+                    # A token naming an unknown key refetches the set at most this often, so
+                    # made-up key ids cannot turn us into a flood against the provider.
+                    cooldown_duration=self._settings.jwks_refresh_cooldown_seconds,
                     timeout=10,
                 )
             return self._jwks
