@@ -7,13 +7,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dev test lint format
+.PHONY: help venv dev test lint format fuzz
 
 help:
 	@echo "make dev     start everything on embedded services (API :8000, Temporal UI :8233)"
 	@echo "make test    lint, type-check and run the whole test suite"
 	@echo "make lint    ruff check, ruff format --check, mypy --strict"
 	@echo "make format  apply ruff's formatting and safe fixes"
+	@echo "make fuzz    a long schemathesis run against the API as every role"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -41,3 +42,9 @@ format: $(STAMP)
 
 test: lint
 	$(BIN)/pytest -q --durations=15 -p no:cacheprovider
+
+# The schemathesis tier of `make test`, with many more examples per operation (each role).
+FUZZ_EXAMPLES ?= 200
+fuzz: $(STAMP)
+	BOXOFFICE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -p no:cacheprovider \
+		tests/integration/test_schema_fuzz.py

@@ -15,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from boxoffice.api.schemas import ErrorBody
+from boxoffice.api.schemas import ErrorBody, OrderIdPath
 from boxoffice.auth.order_tokens import token_matches
 from boxoffice.auth.principal import Principal
 from boxoffice.auth.rate_limit import RateLimiter
@@ -75,7 +75,7 @@ def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
 
 
 async def order_access(
-    order_id: str,
+    order_id: OrderIdPath,
     request: Request,
     principal: OptionalPrincipal,
     x_order_token: Annotated[

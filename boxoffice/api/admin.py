@@ -19,7 +19,10 @@ router = APIRouter(
     "/events",
     status_code=201,
     response_model=EventPublic,
-    responses={422: {"model": ErrorBody}},
+    responses={
+        409: {"model": ErrorBody, "description": "Two ticket types share a name"},
+        422: {"model": ErrorBody},
+    },
 )
 async def create_event(
     body: EventCreate, session: SessionDep, settings: SettingsDep, response: Response
@@ -28,7 +31,8 @@ async def create_event(
         raise HTTPException(422, "starts_at needs a time zone, e.g. 2027-03-01T20:00:00Z.")
     names = [tt.name for tt in body.ticket_types]
     if len(set(names)) != len(names):
-        raise HTTPException(422, "Ticket type names must be unique within an event.")
+        # A conflict between parts of the request that JSON Schema cannot state.
+        raise HTTPException(409, "Ticket type names must be unique within an event.")
     async with session.begin():
         event = Event(
             name=body.name,

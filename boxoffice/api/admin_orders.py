@@ -14,8 +14,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from boxoffice.api.access import STAFF_ERRORS, require_roles
-from boxoffice.api.schemas import ErrorBody
+from boxoffice.api.schemas import NO_NUL, ErrorBody, OrderIdPath, visible_text
 from boxoffice.auth.principal import Principal
+from boxoffice.payloads import OrderStatus
 from boxoffice.support.service import (
     OrderFilter,
     Outcome,
@@ -32,7 +33,7 @@ router = APIRouter(
     responses=STAFF_ERRORS,
 )
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Reason = Annotated[str, visible_text(500)]
 _STATUS = {"not_found": 404, "invalid": 422, "refused": 409}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody},
@@ -49,9 +50,10 @@ class ActionIn(BaseModel):
 class ResendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: Reason | None = None
-    to: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)] | None = (
-        None
-    )
+    to: (
+        Annotated[str, StringConstraints(pattern=r"^[^@\s\x00]+@[^@\s\x00]+$", max_length=320)]
+        | None
+    ) = None
 
 
 class ExtendIn(ActionIn):
@@ -59,7 +61,17 @@ class ExtendIn(ActionIn):
 
 
 class BulkIn(ActionIn):
-    status: str | None = None
+    # A bulk action over every order is refused: at least one filter, as the schema says.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["status"], "properties": {"status": {"type": "string"}}},
+                {"required": ["event_id"], "properties": {"event_id": {"type": "string"}}},
+            ]
+        },
+    )
+    status: OrderStatus | None = None
     event_id: uuid.UUID | None = None
 
 
@@ -103,9 +115,9 @@ async def bulk(
 @router.get("", responses=_ERRORS)
 async def list_orders(
     request: Request,
-    status: str | None = None,
+    status: OrderStatus | None = None,
     event_id: uuid.UUID | None = None,
-    buyer_email: str | None = None,
+    buyer_email: Annotated[str | None, Query(max_length=320, pattern=NO_NUL)] = None,
     created_before: datetime | None = None,
     created_after: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -118,29 +130,37 @@ async def list_orders(
 
 
 @router.get("/{order_id}", responses=_ERRORS)
-async def show_order(order_id: str, request: Request) -> dict[str, Any]:
+async def show_order(order_id: OrderIdPath, request: Request) -> dict[str, Any]:
     """The order, holds, payments, refunds, tickets, emails, audit trail and workflow state."""
     detail = await _guard(_service(request).show(order_id))
     return asdict(detail)
 
 
 @router.post("/{order_id}/retry", response_model=OutcomeOut, responses=_ERRORS)
-async def retry(order_id: str, body: ActionIn, request: Request, staff: Staff) -> OutcomeOut:
+async def retry(
+    order_id: OrderIdPath, body: ActionIn, request: Request, staff: Staff
+) -> OutcomeOut:
     return _answer(await _guard(_service(request).retry(order_id, staff.subject, body.reason)))
 
 
 @router.post("/{order_id}/cancel", response_model=OutcomeOut, responses=_ERRORS)
-async def cancel(order_id: str, body: ActionIn, request: Request, staff: Staff) -> OutcomeOut:
+async def cancel(
+    order_id: OrderIdPath, body: ActionIn, request: Request, staff: Staff
+) -> OutcomeOut:
     return _answer(await _guard(_service(request).cancel(order_id, staff.subject, body.reason)))
 
 
 @router.post("/{order_id}/refund", response_model=OutcomeOut, responses=_ERRORS)
-async def refund(order_id: str, body: ActionIn, request: Request, staff: Staff) -> OutcomeOut:
+async def refund(
+    order_id: OrderIdPath, body: ActionIn, request: Request, staff: Staff
+) -> OutcomeOut:
     return _answer(await _guard(_service(request).refund(order_id, staff.subject, body.reason)))
 
 
 @router.post("/{order_id}/resend", response_model=OutcomeOut, responses=_ERRORS)
-async def resend(order_id: str, body: ResendIn, request: Request, staff: Staff) -> OutcomeOut:
+async def resend(
+    order_id: OrderIdPath, body: ResendIn, request: Request, staff: Staff
+) -> OutcomeOut:
     service = _service(request)
     return _answer(
         await _guard(service.resend(order_id, staff.subject, body.reason or "", body.to))
@@ -148,6 +168,8 @@ async def resend(order_id: str, body: ResendIn, request: Request, staff: Staff) 
 
 
 @router.post("/{order_id}/extend", response_model=OutcomeOut, responses=_ERRORS)
-async def extend(order_id: str, body: ExtendIn, request: Request, staff: Staff) -> OutcomeOut:
+async def extend(
+    order_id: OrderIdPath, body: ExtendIn, request: Request, staff: Staff
+) -> OutcomeOut:
     service = _service(request)
     return _answer(await _guard(service.extend(order_id, staff.subject, body.minutes, body.reason)))

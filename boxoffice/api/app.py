@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from boxoffice.api import admin, admin_orders, events, gate, health, orders, webhooks
 from boxoffice.api.body_limit import BodyLimitMiddleware
+from boxoffice.api.openapi_doc import install_openapi
 from boxoffice.api.security_headers import SecurityHeadersMiddleware
 from boxoffice.auth.order_tokens import order_token_secret
 from boxoffice.auth.rate_limit import RateLimiter
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Prometheus metrics of this API process (the workers serve theirs themselves)."""
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    install_openapi(app)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     return app

@@ -26,6 +26,7 @@ from boxoffice.api.schemas import (
     CancelIn,
     ErrorBody,
     OrderCreate,
+    OrderIdPath,
     OrderPending,
     OrderPublic,
     PaymentIn,
@@ -123,7 +124,7 @@ async def post_order(
     dependencies=_OWNER_ONLY,
 )
 async def get_order(
-    order_id: str, session: SessionDep, temporal: TemporalDep
+    order_id: OrderIdPath, session: SessionDep, temporal: TemporalDep
 ) -> OrderPublic | JSONResponse:
     order = await load_order(session, order_id)
     if order is not None:
@@ -143,7 +144,7 @@ async def get_order(
     dependencies=_OWNER_ONLY,
 )
 async def pay_order(
-    order_id: str,
+    order_id: OrderIdPath,
     body: PaymentIn,
     session: SessionDep,
     temporal: TemporalDep,
@@ -182,7 +183,7 @@ async def pay_order(
     dependencies=_OWNER_ONLY,
 )
 async def cancel_order(
-    order_id: str,
+    order_id: OrderIdPath,
     session: SessionDep,
     temporal: TemporalDep,
     body: CancelIn | None = None,
@@ -208,7 +209,7 @@ async def cancel_order(
     responses={200: {"content": {"application/pdf": {}}}, **ORDER_ERRORS},
     dependencies=_OWNER_ONLY,
 )
-async def tickets_pdf(order_id: str, session: SessionDep, request: Request) -> Response:
+async def tickets_pdf(order_id: OrderIdPath, session: SessionDep, request: Request) -> Response:
     order = await session.get(Order, order_id)
     if order is None:
         raise HTTPException(404, f"No order with id {order_id}.")

@@ -7,9 +7,27 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+#: At least one character that is not blank in Python, JSON Schema (ECMA) or Rust regexes alike,
+#: so what the schema admits is never stripped to nothing here; and no NUL.
+VISIBLE = r"^[^\x00]*[^\s\x1c-\x1f\x85\x00][^\x00]*$"
+#: No NUL anywhere: PostgreSQL cannot store it in text.
+NO_NUL = r"^[^\x00]*$"
+#: What an order id can be (`ord_` and hex from us; the column holds 64 characters).
+ORDER_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
+
+
+def visible_text(max_length: int) -> object:
+    """Text that is not blank, trimmed, at most `max_length` characters."""
+    return StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=max_length, pattern=VISIBLE
+    )
+
+
+Name = Annotated[str, visible_text(200)]
+OrderIdPath = Annotated[str, Path(pattern=ORDER_ID, description="The order's id (ord_...).")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 PaymentMethodId = Annotated[
     str, StringConstraints(pattern=r"^pm_[A-Za-z0-9_]{1,200}$", max_length=203)
@@ -26,7 +44,7 @@ class Money(BaseModel):
 
 
 class TicketTypeCreate(Strict):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: Annotated[str, visible_text(100)]
     price: int = Field(ge=0, le=10_000_000, description="Minor units (cents).")
     currency: Currency
     capacity: int = Field(ge=1, le=1_000_000)
@@ -66,7 +84,10 @@ class OrderItemIn(Strict):
 
 
 class BuyerIn(Strict):
-    email: EmailStr
+    email: EmailStr = Field(
+        description="Where the tickets go. Reserved domains (.test, .local, .invalid, "
+        ".localhost, .onion, .arpa) are refused: mail to them is never delivered."
+    )
     name: Name
 
 
@@ -145,7 +166,7 @@ class PaymentOutcome(BaseModel):
 
 
 class CancelIn(Strict):
-    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+    reason: Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)] | None = None
 
 
 class ErrorBody(BaseModel):

@@ -5,11 +5,12 @@ One set of models for all three, so the gate CLI parses exactly what the API doc
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from boxoffice.api.schemas import visible_text
 from boxoffice.ticket_codes import MAX_CODE_LENGTH
 
 #: What an online scan can answer.
@@ -19,13 +20,9 @@ OfflineScanResult = Literal["accepted", "conflict", "void", "invalid", "wrong_ev
 
 # Longer input cannot be a code: refused (422) by the schema before any work.
 Code = Annotated[str, StringConstraints(max_length=MAX_CODE_LENGTH)]
-GateName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^\S.*$")
-]
+GateName = Annotated[str, visible_text(100)]
 ScanId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,100}$")]
 MAX_SCANS_PER_UPLOAD = 1000
-#: A gate's clock may run this far ahead of ours.
-MAX_GATE_CLOCK_AHEAD = timedelta(minutes=5)
 
 
 class _Strict(BaseModel):
@@ -67,17 +64,20 @@ class ScanAnswer(BaseModel):
 class OfflineScan(_Strict):
     scan_id: ScanId
     code: Code
-    scanned_at: datetime = Field(description="The gate's clock at the scan, with a time zone.")
+    scanned_at: datetime = Field(
+        description="The gate's clock at the scan, with a time zone; a time in the future "
+        "counts as the time of upload."
+    )
 
     @field_validator("scanned_at")
     @classmethod
-    def _zoned_and_past(cls, value: datetime) -> datetime:
-        # Which scan came first is decided by these times, so they must be comparable and real.
+    def _zoned_and_not_ahead(cls, value: datetime) -> datetime:
+        # Which scan came first is decided by these times, so they must be comparable. A gate
+        # clock running ahead still recorded a real admission: it counts as of now, never
+        # refused (that would lose it) and never later than scans that reach us after it.
         if value.tzinfo is None:
             raise ValueError("needs a time zone, e.g. 2027-03-01T19:30:00Z")
-        if value > datetime.now(UTC) + MAX_GATE_CLOCK_AHEAD:
-            raise ValueError("is in the future: check the gate's clock")
-        return value
+        return min(value, datetime.now(UTC))
 
 
 class OfflineScansUpload(_Strict):

@@ -307,13 +307,13 @@ async def test_bundle_etag_and_unknown_event(stack: Stack) -> None:
             missing = await http.get(f"/events/{uuid.uuid4()}/{path}")
             assert missing.status_code == 404
             assert "No event" in missing.json()["detail"]
-        future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        naive = datetime.now().replace(tzinfo=None).isoformat()
         refused = await http.post(
             f"/events/{event['id']}/scans",
-            json={"gate": "g", "scans": [{"scan_id": "s1", "code": "x", "scanned_at": future}]},
+            json={"gate": "g", "scans": [{"scan_id": "s1", "code": "x", "scanned_at": naive}]},
         )
         assert refused.status_code == 422
-        assert "future" in refused.json()["detail"]
+        assert "time zone" in refused.json()["detail"]
 
 
 async def test_tickets_of_a_rotated_key_stay_valid(stack: Stack) -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from boxoffice.gate.offline import OfflineGate
-from boxoffice.gate.results import GateBundle, GateKey
+from boxoffice.gate.results import GateBundle, GateKey, OfflineScan
 from boxoffice.ticket_codes import TicketSigner, public_key_pem, public_keys_from_pem
 
 EVENT = uuid.uuid4()
@@ -86,3 +86,11 @@ def test_previous_public_keys_parse_from_concatenated_pem() -> None:
     with pytest.raises(ValueError, match="no PEM public key"):
         public_keys_from_pem("not a key")
     assert public_keys_from_pem("") == {}
+
+
+def test_a_gate_clock_running_ahead_counts_as_now() -> None:
+    ahead = datetime.now(UTC) + timedelta(hours=3)
+    scan = OfflineScan(scan_id="s1", code="x", scanned_at=ahead)
+    assert scan.scanned_at <= datetime.now(UTC)
+    past = datetime(2026, 1, 1, tzinfo=UTC)
+    assert OfflineScan(scan_id="s2", code="x", scanned_at=past).scanned_at == past
