@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from boxoffice.payload_encryption.keys import choose_current_key_id, parse_keys
 
 #: Stripe key used against the local emulator, which accepts any key.
 LOCAL_STRIPE_KEY = "sk_test_boxoffice_local"
@@ -16,7 +18,10 @@ class Settings(BaseSettings):
     """Every knob of the system. Unset embedded parts (database, Stripe, S3, SMTP) are started by
     `make dev` and by the tests; setting one points the system at a real service instead."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    # hide_input_in_errors: a refused secret (a key of the wrong length) is never echoed.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     data_dir: Path = Path(".data")
     public_base_url: str = "http://localhost:8000"
@@ -60,6 +65,16 @@ class Settings(BaseSettings):
     ticket_previous_public_keys: str | None = None
     ticket_previous_public_keys_file: Path | None = None
 
+    # Encryption of every Temporal payload (buyer names and emails) with AES-256-GCM, as
+    # `key_id:base64(32 bytes)`, comma-separated. New payloads use PAYLOAD_ENCRYPTION_KEY_ID
+    # (optional with one key); the others still decrypt what they encrypted, so keys rotate.
+    # Unset: a key generated once into data_dir/payload-encryption-key (dev).
+    payload_encryption_keys: SecretStr | None = None
+    payload_encryption_key_id: str | None = None
+    # Browser origins allowed to call the codec endpoint (/codec), comma-separated: where the
+    # Temporal UI runs. Unset: temporal_ui_url.
+    codec_cors_origins: str | None = None
+
     # Requests with a larger body are refused (413) before anything reads them.
     max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
@@ -93,6 +108,9 @@ class Settings(BaseSettings):
         "s3_endpoint_url",
         "ticket_signing_key",
         "ticket_previous_public_keys",
+        "payload_encryption_keys",
+        "payload_encryption_key_id",
+        "codec_cors_origins",
         mode="before",
     )
     @classmethod
@@ -104,6 +122,20 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _valid_payload_encryption_keys(self) -> Settings:
+        """Refuse bad keys at start, not at the first workflow; the dev key file (keys unset) is
+        checked where it is read."""
+        if self.payload_encryption_keys is not None:
+            keys = parse_keys(self.payload_encryption_keys.get_secret_value())
+            choose_current_key_id(keys, self.payload_encryption_key_id)
+        return self
+
+    @property
+    def codec_origins(self) -> list[str]:
+        text = self.codec_cors_origins or self.temporal_ui_url
+        return [origin.strip().rstrip("/") for origin in text.split(",") if origin.strip()]
 
     @property
     def signing_key_path(self) -> Path:

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +23,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
+
+from boxoffice.secret_files import read_or_create
 
 if TYPE_CHECKING:
     from boxoffice.settings import Settings
@@ -102,29 +101,17 @@ def verify_code(code: str, public_keys: Mapping[str, Ed25519PublicKey]) -> Verif
 
 
 def load_or_create_signing_key(path: Path) -> Ed25519PrivateKey:
-    """The key in `path`, created (mode 0600) if missing.
+    """The key in `path`, created (mode 0600, atomically) if missing, so two workers starting
+    together end up signing with the same key."""
 
-    Creation is atomic (a complete temporary file hard-linked into place), so two workers
-    starting together end up signing with the same key."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pem = Ed25519PrivateKey.generate().private_bytes(
+    def generate() -> bytes:
+        return Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        # mkstemp creates the file readable by its owner only.
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(pem)
-            # If another process won the race, its key is the one to use.
-            with contextlib.suppress(FileExistsError):
-                os.link(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-    return private_key_from_pem(path.read_bytes())
+
+    return private_key_from_pem(read_or_create(path, generate))
 
 
 def private_key_from_pem(pem: bytes) -> Ed25519PrivateKey:
