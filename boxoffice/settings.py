@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from boxoffice.payload_encryption.keys import choose_current_key_id, parse_keys
+
 #: Stripe key used against the local emulator, which accepts any key.
 LOCAL_STRIPE_KEY = "sk_test_boxoffice_local"
 
@@ -17,7 +19,10 @@ class Settings(BaseSettings):
     """Every knob of the system. Unset embedded parts (database, Stripe, S3, SMTP) are started by
     `make dev` and by the tests; setting one points the system at a real service instead."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    # hide_input_in_errors: a refused secret (a key of the wrong length) is never echoed.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     data_dir: Path = Path(".data")
     public_base_url: str = "http://localhost:8000"
@@ -61,6 +66,16 @@ class Settings(BaseSettings):
     ticket_previous_public_keys: str | None = None
     ticket_previous_public_keys_file: Path | None = None
 
+    # Encryption of every Temporal payload (buyer names and emails) with AES-256-GCM, as
+    # `key_id:base64(32 bytes)`, comma-separated. New payloads use PAYLOAD_ENCRYPTION_KEY_ID
+    # (optional with one key); the others still decrypt what they encrypted, so keys rotate.
+    # Unset: a key generated once into data_dir/payload-encryption-key (dev).
+    payload_encryption_keys: SecretStr | None = None
+    payload_encryption_key_id: str | None = None
+    # Browser origins allowed to call the codec endpoint (/codec), comma-separated: where the
+    # Temporal UI runs. Unset: temporal_ui_url.
+    codec_cors_origins: str | None = None
+
     # Requests with a larger body are refused (413) before anything reads them.
     max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
@@ -94,6 +109,8 @@ class Settings(BaseSettings):
     max_tickets_per_buyer_per_event: int = Field(default=20, ge=0)
     # Browser origins allowed to call the API, comma-separated (none by default).
     cors_allowed_origins: str = ""
+    # Dev only: the codec endpoint without a token, because the dev Temporal UI cannot send one.
+    codec_allow_anonymous: bool = False
 
     # The purchase pipeline.
     hold_seconds: int = Field(default=15 * 60, ge=1, le=24 * 3600)
@@ -130,6 +147,9 @@ class Settings(BaseSettings):
         "oidc_issuer",
         "oidc_audience",
         "oidc_jwks_url",
+        "payload_encryption_keys",
+        "payload_encryption_key_id",
+        "codec_cors_origins",
         mode="before",
     )
     @classmethod
@@ -151,6 +171,20 @@ class Settings(BaseSettings):
     @property
     def cors_origins(self) -> list[str]:
         return [o.strip() for o in self.cors_allowed_origins.split(",") if o.strip()]
+
+    @model_validator(mode="after")
+    def _valid_payload_encryption_keys(self) -> Settings:
+        """Refuse bad keys at start, not at the first workflow; the dev key file (keys unset) is
+        checked where it is read."""
+        if self.payload_encryption_keys is not None:
+            keys = parse_keys(self.payload_encryption_keys.get_secret_value())
+            choose_current_key_id(keys, self.payload_encryption_key_id)
+        return self
+
+    @property
+    def codec_origins(self) -> list[str]:
+        text = self.codec_cors_origins or self.temporal_ui_url
+        return [origin.strip().rstrip("/") for origin in text.split(",") if origin.strip()]
 
     @property
     def signing_key_path(self) -> Path:

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from temporalio.client import Client
 
+from boxoffice.payload_encryption.codec import encrypting_data_converter
+from boxoffice.payload_encryption.keys import key_ring_from_settings
 from boxoffice.settings import Settings
 
 
 async def connect(settings: Settings, *, lazy: bool = False) -> Client:
-    """`lazy` lets the API start while Temporal is still coming up; `/readyz` tells."""
+    """A client whose payloads are encrypted with the configured keys, so every process that
+    starts, runs or reads workflows writes and reads the same ciphertext.
+
+    `lazy` lets the API start while Temporal is still coming up; `/readyz` tells."""
     return await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, lazy=lazy
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=encrypting_data_converter(key_ring_from_settings(settings)),
+        lazy=lazy,
     )

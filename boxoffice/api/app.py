@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from boxoffice.api import admin, admin_orders, events, gate, health, orders, webhooks
+from boxoffice.api import admin, admin_orders, codec, events, gate, health, orders, webhooks
 from boxoffice.api.body_limit import BodyLimitMiddleware
 from boxoffice.api.openapi_doc import install_openapi
 from boxoffice.api.security_headers import SecurityHeadersMiddleware
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(admin_orders.router)
     app.include_router(gate.router)
+    app.include_router(codec.router)
     app.state.metrics = metrics
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     if settings.cors_origins:

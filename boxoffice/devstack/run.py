@@ -340,10 +340,16 @@ def _start(stack: contextlib.ExitStack, data_dir: Path, ports: DevPorts) -> None
                 data_dir / "temporal.db",
                 namespace=settings.temporal_namespace,
                 log_file=logs / "temporal.log",
+                # The UI shows buyers' encrypted data through the API's codec endpoint.
+                ui_codec_endpoint=f"http://localhost:{ports.api}/codec",
             )
         )
         env["TEMPORAL_ADDRESS"] = address
         temporal_ui_url = f"http://localhost:{ports.temporal_ui}"
+        # The codec endpoint's CORS lets this UI's origin in; the dev UI sends no token, so
+        # the endpoint is open here (loopback only).
+        env["TEMPORAL_UI_URL"] = temporal_ui_url
+        env["CODEC_ALLOW_ANONYMOUS"] = "true"
     else:
         _say(f"using the Temporal at {settings.temporal_address} (run `boxoffice temporal setup`)")
 

@@ -312,13 +312,14 @@ def temporal(
     *,
     log_file: Path | None = None,
     dynamic_config: Mapping[str, Any] | None = None,
+    ui_codec_endpoint: str | None = None,
     startup_timeout: float = 60.0,
 ) -> Iterator[str]:
     """The Temporal dev server (`temporal server start-dev`) on 127.0.0.1; yields "127.0.0.1:port".
 
     Without `ui_port` it runs headless; without `db_file` its state is in memory. The custom
     search attributes are registered at start, and it counts as ready once the namespace lists
-    them.
+    them. `ui_codec_endpoint` is the codec server the UI decodes encrypted payloads with.
     """
     port = port or free_port()
     _require_free("Temporal", port)
@@ -341,6 +342,8 @@ def temporal(
         args.append("--headless")
     else:
         args += ["--ui-port", str(ui_port)]
+        if ui_codec_endpoint is not None:
+            args += ["--ui-codec-endpoint", ui_codec_endpoint]
     if db_file is not None:
         Path(db_file).parent.mkdir(parents=True, exist_ok=True)
         args += ["--db-filename", str(db_file)]

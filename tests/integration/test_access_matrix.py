@@ -72,6 +72,10 @@ RULES: dict[tuple[str, str], dict[Caller, Expect] | str] = {
     ("POST", "/admin/orders/{order_id}/refund"): staff("support", "admin"),
     ("POST", "/admin/orders/{order_id}/resend"): staff("support", "admin"),
     ("POST", "/admin/orders/{order_id}/extend"): staff("support", "admin"),
+    ("POST", "/codec/decode"): staff("support", "admin"),
+    ("POST", "/codec/encode"): staff("support", "admin"),
+    ("OPTIONS", "/codec/decode"): PUBLIC,  # a CORS preflight carries no credentials
+    ("OPTIONS", "/codec/encode"): PUBLIC,
 }
 
 

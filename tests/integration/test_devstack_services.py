@@ -31,6 +31,7 @@ from boxoffice.devstack import services
 from boxoffice.devstack.mail_catcher import eml_filename
 from boxoffice.devstack.ports import free_port, port_answers, port_is_free
 from boxoffice.devstack.run import DevPorts, restore_bucket, save_bucket, seed_demo_event
+from boxoffice.payload_encryption.keys import DEV_KEY_FILE
 from boxoffice.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -441,6 +442,18 @@ def test_dev_stack_starts_serves_and_stops_on_sigint(tmp_path: Path) -> None:
         assert f"curl -s -X POST http://localhost:{ports.api}/orders" in banner
         assert (data_dir / "temporal.db").exists()
         assert (data_dir / "stripe-webhook-secret").read_text().strip() not in banner
+        # Payloads are encrypted with a key generated into the data dir; the UI decodes them
+        # through the API's codec endpoint, which lets the UI's origin in.
+        assert (data_dir / DEV_KEY_FILE).stat().st_mode & 0o777 == 0o600
+        ui_origin = f"http://localhost:{ports.temporal_ui}"
+        with httpx.Client(trust_env=False, timeout=10) as http:
+            ui_settings = http.get(f"http://127.0.0.1:{ports.temporal_ui}/api/v1/settings")
+            preflight = http.options(
+                f"http://127.0.0.1:{ports.api}/codec/decode",
+                headers={"Origin": ui_origin, "Access-Control-Request-Method": "POST"},
+            )
+        assert ui_settings.json()["Codec"]["Endpoint"] == f"http://localhost:{ports.api}/codec"
+        assert preflight.headers["access-control-allow-origin"] == ui_origin
         proc.send_signal(signal.SIGINT)
         assert proc.wait(60) == 0, log_path.read_text()
     finally:

@@ -37,6 +37,9 @@ def cli_env(stack: Stack) -> Iterator[dict[str, str]]:
     env = {
         "DATABASE_URL": stack.settings.database_url or "",
         "TEMPORAL_ADDRESS": stack.settings.temporal_address,
+        # Where the stack's generated payload encryption key is: support reads and writes
+        # workflow payloads with the same key as the API and the workers.
+        "DATA_DIR": str(stack.settings.data_dir),
         "BOXOFFICE_ACTOR": "grace@support",
     }
     get_settings.cache_clear()

@@ -17,6 +17,8 @@ from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
+from boxoffice.payload_encryption.codec import encrypting_data_converter
+from boxoffice.payload_encryption.keys import KeyRing
 from boxoffice.payloads import PurchaseInput, StatusChange
 from boxoffice.workflows.purchase import PurchaseWorkflow
 
@@ -91,7 +93,10 @@ def test_every_path_has_a_history() -> None:
 )
 async def test_history_replays(path: Path | None) -> None:
     assert path is not None, f"no histories in {HISTORIES}: nothing was replayed"
-    replayer = Replayer(workflows=[PurchaseWorkflow])
+    # With the encrypting converter every worker now runs with: the histories were recorded in
+    # the clear, before payloads were encrypted, and open orders from then must still replay.
+    converter = encrypting_data_converter(KeyRing({"replay": bytes(32)}, "replay"))
+    replayer = Replayer(workflows=[PurchaseWorkflow], data_converter=converter)
 
     result = await replayer.replay_workflow(load(path), raise_on_replay_failure=True)
 

@@ -1,0 +1,1 @@
+"""Encryption of Temporal payloads (buyer names and emails): the keys and the codec."""

@@ -1,0 +1,222 @@
+"""Buyer data in Temporal is ciphertext: a purchase on the real stack leaves no buyer email or
+name in the stored history, yet completes, replays, and reads in the clear through the codec
+endpoint the Temporal UI uses."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import uuid
+from typing import Any
+
+import httpx
+from temporalio.api.common.v1 import Payload
+from temporalio.client import Client, WorkflowHistory
+from temporalio.worker import Replayer
+
+from boxoffice.devstack import services
+from boxoffice.payload_encryption.codec import ENCODING, KEY_ID_METADATA
+from boxoffice.payloads import PurchaseInput
+from boxoffice.workflows.purchase import PurchaseWorkflow
+from tests.conftest import Stack
+from tests.integration.purchase_helpers import create_event, order_body, wait_for_status
+from tests.replay.test_replay import HISTORIES, load
+
+UI_ORIGIN = "http://localhost:8233"
+
+
+def raw_bytes(history: WorkflowHistory) -> bytes:
+    """The history as the server stores it: payload data appears here byte for byte."""
+    return b"".join(event.SerializeToString() for event in history.events)
+
+
+def start_input(history: WorkflowHistory) -> Payload:
+    first = history.events[0].workflow_execution_started_event_attributes
+    payload: Payload = first.input.payloads[0]
+    return payload
+
+
+def as_json(payload: Payload) -> dict[str, Any]:
+    return {
+        "metadata": {k: base64.b64encode(v).decode() for k, v in payload.metadata.items()},
+        "data": base64.b64encode(payload.data).decode(),
+    }
+
+
+async def buy(stack: Stack, http: httpx.AsyncClient, email: str, name: str) -> str:
+    event = await create_event(http)
+    body = order_body(event, 1, "pm_card_visa") | {"buyer": {"email": email, "name": name}}
+    created = await http.post("/orders", json=body)
+    assert created.status_code == 201, created.text
+    order_id: str = created.json()["id"]
+    await wait_for_status(http, order_id, "completed")
+    return order_id
+
+
+async def temporal_show(stack: Stack, workflow_id: str, *options: str) -> str:
+    """`temporal workflow show --detailed` as an operator runs it: payloads as text."""
+    process = await asyncio.create_subprocess_exec(
+        services.find_executable("temporal"),
+        *("workflow", "show", "--workflow-id", workflow_id, "--detailed"),
+        *services.temporal_cli_args(
+            stack.settings.temporal_address, stack.settings.temporal_namespace
+        ),
+        *options,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, err.decode()
+    return out.decode()
+
+
+async def plain_client(stack: Stack) -> Client:
+    """A client with the default converter: what anyone reading the server's data sees."""
+    return await Client.connect(
+        stack.settings.temporal_address, namespace=stack.settings.temporal_namespace
+    )
+
+
+async def test_buyer_data_is_not_in_the_stored_history_but_the_order_completes(
+    stack: Stack,
+) -> None:
+    email = f"cipher-{uuid.uuid4().hex[:8]}@example.com"
+    name = f"Secret Buyer {uuid.uuid4().hex[:8]}"
+    async with stack.http() as http:
+        order_id = await buy(stack, http, email, name)
+
+    stored = await (await plain_client(stack)).get_workflow_handle(order_id).fetch_history()
+    raw = raw_bytes(stored)
+    assert email.encode() not in raw
+    assert name.encode() not in raw
+    assert start_input(stored).metadata["encoding"] == ENCODING
+    # Search attributes stay readable for the server and the UI's queries.
+    assert order_id.encode() in raw
+    assert b"completed" in raw
+    # The same check finds buyer data in a history recorded in the clear.
+    assert b"ada@example.com" in raw_bytes(load(HISTORIES / "paid.json"))
+
+    # Through the system's own client the input reads in the clear...
+    decoded = await stack.temporal.data_converter.decode([start_input(stored)], [PurchaseInput])
+    assert (decoded[0].buyer.email, decoded[0].buyer.name) == (email, name)
+    # ...and the encrypted history replays against today's workflow.
+    replayer = Replayer(workflows=[PurchaseWorkflow], data_converter=stack.temporal.data_converter)
+    result = await replayer.replay_workflow(stored, raise_on_replay_failure=False)
+    assert result.replay_failure is None
+
+
+async def test_codec_endpoint_decodes_what_the_workflow_stored(stack: Stack) -> None:
+    email = f"codec-{uuid.uuid4().hex[:8]}@example.com"
+    async with stack.http() as http:
+        order_id = await buy(stack, http, email, "Codec Reader")
+        stored = await (await plain_client(stack)).get_workflow_handle(order_id).fetch_history()
+
+        response = await http.post(
+            "/codec/decode",
+            json={"payloads": [as_json(start_input(stored))]},
+            headers={"X-Namespace": stack.settings.temporal_namespace},
+        )
+
+    assert response.status_code == 200, response.text
+    [payload] = response.json()["payloads"]
+    assert base64.b64decode(payload["metadata"]["encoding"]) == b"json/plain"
+    assert json.loads(base64.b64decode(payload["data"]))["buyer"]["email"] == email
+
+    # The Temporal CLI reads the history through the same endpoint.
+    without = await temporal_show(stack, order_id)
+    with_codec = await temporal_show(
+        stack,
+        order_id,
+        "--codec-endpoint",
+        f"{stack.api_url}/codec",
+        "--codec-auth",
+        f"Bearer {stack.token('grace', 'support')}",
+    )
+    denied = await temporal_show(stack, order_id, "--codec-endpoint", f"{stack.api_url}/codec")
+    assert email not in denied  # no token: the endpoint decodes nothing
+    assert email not in without
+    assert email in with_codec
+
+
+async def test_codec_endpoint_decodes_what_it_encoded(stack: Stack) -> None:
+    plain = {"metadata": {"encoding": base64.b64encode(b"json/plain").decode()}, "data": ""}
+    plain["data"] = base64.b64encode(b'{"email": "ui@example.com"}').decode()
+    async with stack.http() as http:
+        encoded = await http.post("/codec/encode", json={"payloads": [plain]})
+        assert encoded.status_code == 200, encoded.text
+        [sealed] = encoded.json()["payloads"]
+        decoded = await http.post("/codec/decode", json=encoded.json())
+
+    assert base64.b64decode(sealed["metadata"]["encoding"]) == ENCODING
+    assert KEY_ID_METADATA in sealed["metadata"]
+    assert b"ui@example.com" not in base64.b64decode(sealed["data"])
+    assert decoded.status_code == 200, decoded.text
+    assert decoded.json() == {"payloads": [plain]}
+
+
+async def test_codec_endpoint_refuses_bad_input_with_json_errors(stack: Stack) -> None:
+    async with stack.http() as http:
+        encoded = await http.post(
+            "/codec/encode", json={"payloads": [{"metadata": {}, "data": "e30="}]}
+        )
+        [sealed] = encoded.json()["payloads"]
+        tampered = dict(sealed, data=base64.b64encode(b"\x00" * 40).decode())
+        unknown_key = dict(
+            sealed,
+            metadata=sealed["metadata"]
+            | {KEY_ID_METADATA: base64.b64encode(b"no-such-key").decode()},
+        )
+        cases: list[tuple[dict[str, Any] | str, dict[str, str], int, str]] = [
+            ({"payloads": [tampered]}, {}, 400, "does not decrypt"),
+            ({"payloads": [unknown_key]}, {}, 400, "'no-such-key', which is not configured"),
+            ({"payloads": [{"data": "not base64!"}]}, {}, 400, "base64"),
+            ({"payloads": [sealed]}, {"X-Namespace": "elsewhere"}, 400, "serves namespace"),
+            ({"payloads": "nope"}, {}, 422, "payloads"),
+            ({"payloads": [{"data": "", "status": "x"}]}, {}, 422, "status"),
+            ("{not json", {"Content-Type": "application/json"}, 422, ""),
+        ]
+        for body, headers, status, detail in cases:
+            if isinstance(body, str):
+                response = await http.post("/codec/decode", content=body, headers=headers)
+            else:
+                response = await http.post("/codec/decode", json=body, headers=headers)
+            assert response.status_code == status, (body, response.text)
+            assert detail in response.json()["detail"], (body, response.text)
+
+
+async def test_codec_cors_lets_the_temporal_ui_in_and_no_one_else(stack: Stack) -> None:
+    assert stack.settings.codec_origins == [UI_ORIGIN]
+    preflight_headers = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,x-namespace",
+    }
+    async with stack.http() as http:
+        allowed = await http.options(
+            "/codec/decode", headers=preflight_headers | {"Origin": UI_ORIGIN}
+        )
+        foreign = await http.options(
+            "/codec/decode", headers=preflight_headers | {"Origin": "https://evil.example"}
+        )
+        posted = await http.post(
+            "/codec/decode", json={"payloads": []}, headers={"Origin": UI_ORIGIN}
+        )
+        refused = await http.post(
+            "/codec/decode",
+            json={"payloads": [{"data": "!"}]},
+            headers={"Origin": UI_ORIGIN},
+        )
+        elsewhere = await http.get("/events", headers={"Origin": UI_ORIGIN})
+
+    assert allowed.status_code == 204
+    assert allowed.headers["access-control-allow-origin"] == UI_ORIGIN
+    assert "POST" in allowed.headers["access-control-allow-methods"]
+    assert "x-namespace" in allowed.headers["access-control-allow-headers"].lower()
+    assert "access-control-allow-origin" not in foreign.headers
+    assert posted.status_code == 200
+    assert posted.headers["access-control-allow-origin"] == UI_ORIGIN
+    # The UI reads the reason of a refusal too.
+    assert refused.status_code == 400
+    assert refused.headers["access-control-allow-origin"] == UI_ORIGIN
+    # CORS is the codec routes' alone.
+    assert "access-control-allow-origin" not in elsewhere.headers
