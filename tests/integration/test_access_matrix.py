@@ -80,21 +80,17 @@ RULES: dict[tuple[str, str], dict[Caller, Expect] | str] = {
 
 
 def app_routes() -> set[tuple[str, str]]:
-    """(method, path) of every route the app serves, in included routers too (FastAPI keeps
-    those as routes of their own router in recent versions, flattened in older ones)."""
+    """(method, path) of every route the app serves, in included routers too. Recent FastAPI
+    versions keep an included router as one entry that knows its routes' full paths; older
+    ones flatten them into plain routes."""
     found: set[tuple[str, str]] = set()
-
-    def walk(routes: list[Any], prefix: str) -> None:
-        for route in routes:
-            nested = getattr(route, "original_router", None)
-            if nested is not None:
-                walk(nested.routes, prefix)
-            elif getattr(route, "methods", None):
-                found.update(
-                    (method, prefix + route.path) for method in route.methods if method != "HEAD"
-                )
-
-    walk(create_app().routes, "")
+    for route in create_app().routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        entries: list[Any] = list(contexts()) if contexts is not None else [route]
+        for entry in entries:
+            for method in getattr(entry, "methods", None) or ():
+                if method != "HEAD":
+                    found.add((method, entry.path))
     return found
 
 
