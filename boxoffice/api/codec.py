@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from temporalio.api.common.v1 import Payload
 
 from boxoffice.api.access import STAFF_ERRORS, OptionalPrincipal, require_roles
@@ -30,13 +30,20 @@ _ALLOWED_HEADERS = "Authorization, Content-Type, X-Namespace"
 MAX_PAYLOADS = 1000
 
 
+#: Standard base64, padded: what Temporal's protobuf JSON uses for bytes.
+Base64 = Annotated[
+    str,
+    StringConstraints(pattern=r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"),
+]
+
+
 class CodecPayload(BaseModel):
     """A Temporal Payload in protobuf JSON: bytes are base64."""
 
     model_config = ConfigDict(extra="forbid")
 
-    metadata: dict[str, str] = Field(default_factory=dict)
-    data: str = ""
+    metadata: dict[str, Base64] = Field(default_factory=dict)
+    data: Base64 = ""
 
 
 class CodecPayloads(BaseModel):
@@ -107,8 +114,9 @@ def codec_call(
     if not isinstance(codec, EncryptionCodec):
         raise HTTPException(503, "payload encryption is not configured in this process")
     if x_namespace is not None and x_namespace != settings.temporal_namespace:
+        # Not ours to decode: there is no codec here for that namespace.
         raise HTTPException(
-            400, f"this codec serves namespace {settings.temporal_namespace!r}", headers=cors
+            404, f"this codec serves namespace {settings.temporal_namespace!r}", headers=cors
         )
     response.headers.update(cors)
     return CodecCall(codec, cors)
@@ -144,7 +152,8 @@ codec_routes = APIRouter(dependencies=[Depends(codec_access)], responses=STAFF_E
 preflight_routes = APIRouter(include_in_schema=False)
 
 _ERRORS: dict[int | str, dict[str, object]] = {
-    400: {"model": ErrorBody, "description": "not base64, unknown key id, or altered payload"}
+    400: {"model": ErrorBody, "description": "not base64, unknown key id, or altered payload"},
+    404: {"model": ErrorBody, "description": "another namespace (X-Namespace)"},
 }
 
 

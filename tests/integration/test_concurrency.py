@@ -32,17 +32,21 @@ async def test_500_buyers_for_50_seats_never_oversell(stack: Stack) -> None:
         # A burst on two cores may outlast the API's wait: those answer 202 and are decided
         # later; follow each to its decision.
         held = [r.json()["id"] for r in responses if r.status_code == 201]
-        refused = statuses[409]
+        reasons = [r.json()["detail"] for r in responses if r.status_code == 409]
         for pending in (r for r in responses if r.status_code == 202):
             decided = await wait_for_status(http, pending.json()["id"], "reserved", "sold_out")
             if decided["status"] == "reserved":
                 held.append(decided["id"])
             else:
-                refused += 1
-        assert (len(held), refused) == (50, 450), statuses
+                reasons.append(decided["last_error"])
+        assert (len(held), len(reasons)) == (50, 450), statuses
         assert len(set(held)) == 50
-        message = next(r for r in responses if r.status_code == 409).json()["detail"]
-        assert "Not enough seats left for General" in message
+        # Refused at once by admission control, or by the reservation itself: the same words.
+        assert all(
+            reason in ("Not enough seats left for General.", "Not enough seats left.")
+            or reason.startswith("Not enough seats left for General")
+            for reason in reasons
+        ), Counter(reasons)
         assert await available(http, event["id"], type_id) == 0
 
         async with stack.sessions() as session:

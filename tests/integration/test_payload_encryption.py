@@ -168,8 +168,8 @@ async def test_codec_endpoint_refuses_bad_input_with_json_errors(stack: Stack) -
         cases: list[tuple[dict[str, Any] | str, dict[str, str], int, str]] = [
             ({"payloads": [tampered]}, {}, 400, "does not decrypt"),
             ({"payloads": [unknown_key]}, {}, 400, "'no-such-key', which is not configured"),
-            ({"payloads": [{"data": "not base64!"}]}, {}, 400, "base64"),
-            ({"payloads": [sealed]}, {"X-Namespace": "elsewhere"}, 400, "serves namespace"),
+            ({"payloads": [{"data": "not base64!"}]}, {}, 422, "payloads.0.data"),
+            ({"payloads": [sealed]}, {"X-Namespace": "elsewhere"}, 404, "serves namespace"),
             ({"payloads": "nope"}, {}, 422, "payloads"),
             ({"payloads": [{"data": "", "status": "x"}]}, {}, 422, "status"),
             ("{not json", {"Content-Type": "application/json"}, 422, ""),
@@ -201,8 +201,8 @@ async def test_codec_cors_lets_the_temporal_ui_in_and_no_one_else(stack: Stack) 
         )
         refused = await http.post(
             "/codec/decode",
-            json={"payloads": [{"data": "!"}]},
-            headers={"Origin": UI_ORIGIN},
+            json={"payloads": []},
+            headers={"Origin": UI_ORIGIN, "X-Namespace": "elsewhere"},
         )
         elsewhere = await http.get("/events", headers={"Origin": UI_ORIGIN})
 
@@ -214,7 +214,7 @@ async def test_codec_cors_lets_the_temporal_ui_in_and_no_one_else(stack: Stack) 
     assert posted.status_code == 200
     assert posted.headers["access-control-allow-origin"] == UI_ORIGIN
     # The UI reads the reason of a refusal too.
-    assert refused.status_code == 400
+    assert refused.status_code == 404
     assert refused.headers["access-control-allow-origin"] == UI_ORIGIN
     # CORS is the codec routes' alone.
     assert "access-control-allow-origin" not in elsewhere.headers

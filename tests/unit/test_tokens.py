@@ -32,7 +32,7 @@ def hs_settings(tmp_path: Path, **extra: Any) -> Settings:
 
 def claims(**extra: Any) -> dict[str, Any]:
     now = int(time.time())
-    base = {"sub": "alice", "iss": "boxoffice", "aud": "boxoffice", "iat": now, "exp": now + 60}
+    base = {"sub": "alice", "iss": "boxoffice", "aud": "boxoffice", "iat": now, "exp": now + 600}
     return base | extra
 
 
@@ -72,23 +72,31 @@ def _tampered() -> str:
     return f"{header}.{forged.decode()}.{signature}"
 
 
-ATTACKS = {
-    "expired": (jwt.encode(claims(exp=int(time.time()) - 3600), SECRET), "expired"),
-    "not yet valid": (jwt.encode(claims(nbf=int(time.time()) + 3600), SECRET), "not valid yet"),
-    "wrong audience": (jwt.encode(claims(aud="someone-else"), SECRET), "audience"),
-    "wrong issuer": (jwt.encode(claims(iss="https://evil.example"), SECRET), "issuer"),
-    "alg none": (_none_token(), "algorithm"),
-    "wrong key": (jwt.encode(claims(), "another-secret-of-enough-length!!"), "signature"),
-    "tampered": (_tampered(), "signature"),
-    "no expiry": (jwt.encode({k: v for k, v in claims().items() if k != "exp"}, SECRET), "claim"),
-    "no subject": (jwt.encode({k: v for k, v in claims().items() if k != "sub"}, SECRET), "claim"),
-    "garbage": ("not.a.token", "malformed"),
-}
+def attacks() -> dict[str, tuple[str, str]]:
+    """Made when a test runs, so none has expired by accident in a long suite."""
+    return {
+        "expired": (jwt.encode(claims(exp=int(time.time()) - 3600), SECRET), "expired"),
+        "not yet valid": (jwt.encode(claims(nbf=int(time.time()) + 3600), SECRET), "not valid yet"),
+        "wrong audience": (jwt.encode(claims(aud="someone-else"), SECRET), "audience"),
+        "wrong issuer": (jwt.encode(claims(iss="https://evil.example"), SECRET), "issuer"),
+        "alg none": (_none_token(), "algorithm"),
+        "wrong key": (jwt.encode(claims(), "another-secret-of-enough-length!!"), "signature"),
+        "tampered": (_tampered(), "signature"),
+        "no expiry": (
+            jwt.encode({k: v for k, v in claims().items() if k != "exp"}, SECRET),
+            "claim",
+        ),
+        "no subject": (
+            jwt.encode({k: v for k, v in claims().items() if k != "sub"}, SECRET),
+            "claim",
+        ),
+        "garbage": ("not.a.token", "malformed"),
+    }
 
 
-@pytest.mark.parametrize("attack", sorted(ATTACKS))
+@pytest.mark.parametrize("attack", sorted(attacks()))
 async def test_hs256_attacks_are_refused(tmp_path: Path, attack: str) -> None:
-    token, reason = ATTACKS[attack]
+    token, reason = attacks()[attack]
     with pytest.raises(InvalidToken, match=reason):
         await TokenVerifier(hs_settings(tmp_path)).verify(token)
 
