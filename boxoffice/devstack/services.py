@@ -191,7 +191,7 @@ def _fail(name: str, proc: subprocess.Popen[bytes], out: IO[bytes] | None, why: 
     )
 
 
-def _wait_until(
+def wait_until(
     name: str,
     proc: subprocess.Popen[bytes],
     out: IO[bytes] | None,
@@ -303,31 +303,17 @@ def temporal_cli_args(address: str, namespace: str) -> list[str]:
     ]
 
 
-@contextlib.contextmanager
-def temporal(
-    port: int | None = None,
+def temporal_server_args(
+    port: int,
     ui_port: int | None = None,
     db_file: Path | None = None,
     namespace: str = "default",
-    *,
-    log_file: Path | None = None,
     dynamic_config: Mapping[str, Any] | None = None,
-    startup_timeout: float = 60.0,
-) -> Iterator[str]:
-    """The Temporal dev server (`temporal server start-dev`) on 127.0.0.1; yields "127.0.0.1:port".
-
-    Without `ui_port` it runs headless; without `db_file` its state is in memory. The custom
-    search attributes are registered at start, and it counts as ready once the namespace lists
-    them.
-    """
-    port = port or free_port()
-    _require_free("Temporal", port)
-    if ui_port is not None:
-        _require_free("Temporal UI", ui_port)
-    address = f"127.0.0.1:{port}"
-    cli = find_executable("temporal")
+) -> list[str]:
+    """The command line of a Temporal dev server on 127.0.0.1:`port` (see `temporal()`); the
+    chaos tests start it themselves, to SIGKILL it and restart it on the same database file."""
     args = [
-        cli,
+        find_executable("temporal"),
         "server",
         "start-dev",
         "--ip",
@@ -350,25 +336,58 @@ def temporal(
         args += ["--search-attribute", f"{key}={kind}"]
     for key, value in (dynamic_config or {}).items():
         args += ["--dynamic-config-value", f"{key}={json.dumps(value)}"]
+    return args
 
-    def ready() -> bool:
-        result = subprocess.run(
-            [
-                cli,
-                *("operator", "search-attribute", "list", "-o", "json"),
-                *temporal_cli_args(address, namespace),
-            ],
-            capture_output=True,
-            timeout=10,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise ServiceError(result.stderr.decode("utf-8", "replace").strip()[-300:])
-        listed = json.loads(result.stdout).get("customAttributes", {})
-        return all(key in listed for key in SEARCH_ATTRIBUTES)
 
+def temporal_ready(address: str, namespace: str = "default") -> bool:
+    """True once the server answers and its namespace lists our search attributes."""
+    result = subprocess.run(
+        [
+            find_executable("temporal"),
+            *("operator", "search-attribute", "list", "-o", "json"),
+            *temporal_cli_args(address, namespace),
+        ],
+        capture_output=True,
+        timeout=10,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise ServiceError(result.stderr.decode("utf-8", "replace").strip()[-300:])
+    listed = json.loads(result.stdout).get("customAttributes", {})
+    return all(key in listed for key in SEARCH_ATTRIBUTES)
+
+
+@contextlib.contextmanager
+def temporal(
+    port: int | None = None,
+    ui_port: int | None = None,
+    db_file: Path | None = None,
+    namespace: str = "default",
+    *,
+    log_file: Path | None = None,
+    dynamic_config: Mapping[str, Any] | None = None,
+    startup_timeout: float = 60.0,
+) -> Iterator[str]:
+    """The Temporal dev server (`temporal server start-dev`) on 127.0.0.1; yields "127.0.0.1:port".
+
+    Without `ui_port` it runs headless; without `db_file` its state is in memory. The custom
+    search attributes are registered at start, and it counts as ready once the namespace lists
+    them.
+    """
+    port = port or free_port()
+    _require_free("Temporal", port)
+    if ui_port is not None:
+        _require_free("Temporal UI", ui_port)
+    address = f"127.0.0.1:{port}"
+    args = temporal_server_args(port, ui_port, db_file, namespace, dynamic_config)
     with managed_process(args, name="Temporal dev server", log_file=log_file) as (proc, out):
-        _wait_until("Temporal dev server", proc, out, ready, startup_timeout)
+        wait_until(
+            "Temporal dev server",
+            proc,
+            out,
+            lambda: temporal_ready(address, namespace),
+            startup_timeout,
+        )
         yield address
 
 
@@ -450,7 +469,7 @@ def localstripe(
             return client.get(f"{base}/js.stripe.com/v3/").status_code == 200
 
     with managed_process(args, name="localstripe", log_file=log_file) as (proc, out):
-        _wait_until("localstripe", proc, out, ready, startup_timeout)
+        wait_until("localstripe", proc, out, ready, startup_timeout)
         yield base
 
 
@@ -485,7 +504,7 @@ def moto_s3(
             return client.get(f"{endpoint}/moto-api/data.json").status_code == 200
 
     with managed_process(args, name="moto (S3)", log_file=log_file) as (proc, out):
-        _wait_until("moto (S3)", proc, out, ready, startup_timeout)
+        wait_until("moto (S3)", proc, out, ready, startup_timeout)
         yield endpoint
 
 
