@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from boxoffice.api import admin, admin_orders, events, health, orders, webhooks
+from boxoffice.api.outages import install_outage_handlers
 from boxoffice.db.engine import create_engine, session_factory
 from boxoffice.observability.logging import configure_logging
 from boxoffice.observability.metrics import ApiMetrics, HttpMetricsMiddleware
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    install_outage_handlers(app)
     return app
 
 

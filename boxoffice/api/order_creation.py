@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -42,6 +44,8 @@ from boxoffice.payloads import (
 )
 from boxoffice.settings import Settings
 from boxoffice.workflows.purchase import PurchaseWorkflow
+
+log = logging.getLogger(__name__)
 
 #: Namespace for order ids derived from Idempotency-Keys.
 _ORDER_ID_NAMESPACE = uuid.UUID("6f1c2a4e-8d0b-4a57-9c36-2f8e5d1b7a90")
@@ -160,7 +164,50 @@ async def create_order(
         idempotency_key is not None and await workflow_exists(client, order_id)
     ):
         raise OrderRefused(409, sold_out)
-    start = WithStartWorkflowOperation(
+    start = _start_operation(body, items, order_id, request_fingerprint, settings)
+    try:
+        answer = await _ask_for_seats(client, settings, start)
+        if (
+            answer is not None
+            and _rejected_for_outage(answer)
+            and await _workflow_closed(client, order_id)
+        ):
+            # The run gave up while the database was away: it took no seats and wrote no order
+            # (else the lookup above found its row), so this key may try again in a new run.
+            reuse = WorkflowIDReusePolicy.ALLOW_DUPLICATE
+            start = _start_operation(body, items, order_id, request_fingerprint, settings, reuse)
+            answer = await _ask_for_seats(client, settings, start)
+    except WorkflowAlreadyStartedError:
+        # The order's run has closed (sold out, expired...): its row has the answer.
+        existing = await session.get(Order, order_id)
+        await session.rollback()
+        if existing is None:
+            raise OrderRefused(409, "This Idempotency-Key belongs to a closed order.") from None
+        return _answer_from_row(existing, request_fingerprint)
+    if answer is None:
+        # Not decided in time (no worker, or a burst): the client polls the order's Location.
+        return CreateOutcome(order_id, decided=False)
+    if answer.status == "sold_out":
+        raise OrderRefused(409, answer.reason or "Not enough seats left.")
+    if answer.status == "rejected":
+        if answer.error_type == "InvalidOrder":
+            raise OrderRefused(422, answer.reason or "The order is not valid.")
+        log.warning("order %s: reservation rejected: %s", order_id, answer.reason)
+        raise OrderRefused(
+            503, "The seats could not be reserved just now; please retry in a few seconds."
+        )
+    return CreateOutcome(order_id, decided=True)
+
+
+def _start_operation(
+    body: OrderCreate,
+    items: list[OrderItem],
+    order_id: str,
+    request_fingerprint: str,
+    settings: Settings,
+    reuse: WorkflowIDReusePolicy = WorkflowIDReusePolicy.REJECT_DUPLICATE,
+) -> WithStartWorkflowOperation[PurchaseWorkflow, str]:
+    return WithStartWorkflowOperation(
         PurchaseWorkflow.run,
         PurchaseInput(
             order_id=order_id,
@@ -174,7 +221,7 @@ async def create_order(
         id=order_id,
         task_queue=settings.task_queue_purchases,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        id_reuse_policy=reuse,
         search_attributes=TypedSearchAttributes(
             [
                 SearchAttributePair(sa.EVENT_ID, str(body.event_id)),
@@ -182,6 +229,12 @@ async def create_order(
             ]
         ),
     )
+
+
+async def _ask_for_seats(
+    client: Client, settings: Settings, start: WithStartWorkflowOperation[PurchaseWorkflow, str]
+) -> ReservationAnswer | None:
+    """The reservation's answer, or None when it is not decided within the wait."""
     try:
         answer: ReservationAnswer = await asyncio.wait_for(
             client.execute_update_with_start_workflow(
@@ -193,25 +246,20 @@ async def create_order(
             timeout=settings.reservation_wait_seconds,
         )
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-        # Not decided in time (no worker, or a burst): the client polls the order's Location.
-        return CreateOutcome(order_id, decided=False)
+        return None
     except WorkflowUpdateFailedError as failed:
         # The run ended without answering (it should not; the workflow answers every path).
         raise OrderRefused(503, f"The reservation could not be made: {failed.cause}") from None
-    except WorkflowAlreadyStartedError:
-        # The order's run has closed (sold out, expired...): its row has the answer.
-        existing = await session.get(Order, order_id)
-        await session.rollback()
-        if existing is None:
-            raise OrderRefused(409, "This Idempotency-Key belongs to a closed order.") from None
-        return _answer_from_row(existing, request_fingerprint)
-    if answer.status == "sold_out":
-        raise OrderRefused(409, answer.reason or "Not enough seats left.")
-    if answer.status == "rejected":
-        if answer.error_type == "InvalidOrder":
-            raise OrderRefused(422, answer.reason or "The order is not valid.")
-        raise OrderRefused(503, f"The seats could not be reserved: {answer.reason}")
-    return CreateOutcome(order_id, decided=True)
+    return answer
+
+
+def _rejected_for_outage(answer: ReservationAnswer) -> bool:
+    return answer.status == "rejected" and answer.error_type != "InvalidOrder"
+
+
+async def _workflow_closed(client: Client, order_id: str) -> bool:
+    described = await client.get_workflow_handle(order_id).describe()
+    return described.status != WorkflowExecutionStatus.RUNNING
 
 
 def _answer_from_row(order: Order, request_fingerprint: str) -> CreateOutcome:

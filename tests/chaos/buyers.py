@@ -83,7 +83,8 @@ async def place_order(
                 order_id = response.json().get("id") if response.status_code < 300 else None
                 return order_id, response.status_code
         if time.monotonic() > deadline:
-            raise AssertionError(f"POST /orders was never decided; last {response}")
+            last = response.text if response is not None else "no answer"
+            raise AssertionError(f"POST /orders was never decided; last answer {last}")
         await asyncio.sleep(0.5)
 
 

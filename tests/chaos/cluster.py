@@ -109,7 +109,9 @@ def chaos_cluster(tmp: Path) -> Iterator[Cluster]:
         s3_endpoint = stack.enter_context(services.moto_s3(log_file=tmp / "moto.log"))
         mail = stack.enter_context(services.mail_catcher(None, tmp / "mail"))
         proxies = Proxies(
-            stripe=_proxy(stack, stripe_base), s3=_proxy(stack, s3_endpoint), smtp=_proxy_smtp(stack, mail)
+            stripe=_proxy(stack, stripe_base),
+            s3=_proxy(stack, s3_endpoint),
+            smtp=_proxy_smtp(stack, mail),
         )
         settings = chaos_settings(
             tmp,

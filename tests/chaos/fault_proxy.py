@@ -13,7 +13,8 @@ import asyncio
 import contextlib
 import enum
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from typing import Any
 
 from boxoffice.devstack.ports import free_port
 
@@ -77,9 +78,8 @@ class FaultProxy:
 
     # --- on the proxy's loop --------------------------------------------------------------
 
-    def _call(self, coro: object) -> None:
-        future = asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]
-        future.result(timeout=30)
+    def _call(self, coro: Coroutine[Any, Any, None]) -> None:
+        asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)
 
     async def _listen(self) -> None:
         if self._server is None:

@@ -216,7 +216,7 @@ def _intents_by_order(client: stripe.StripeClient, wanted: set[str]) -> dict[str
     found: dict[str, list[Any]] = defaultdict(list)
     page = client.v1.payment_intents.list(params={"limit": 100})
     for intent in page.auto_paging_iter():
-        order_id = intent.metadata["order_id"] if "order_id" in intent.metadata else None
+        order_id = intent.metadata.to_dict().get("order_id")
         if order_id in wanted:
             found[order_id].append(intent)
     return found

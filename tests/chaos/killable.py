@@ -148,7 +148,7 @@ class WorkerPool:
                 f"worker {queue}",
                 proc,
                 out,
-                lambda log=log, before=before: _count_lines(log, "worker serving") > before,  # type: ignore[misc]
+                lambda log=log, before=before: _count_lines(log, "worker serving") > before,
                 START_SECONDS,
             )
 
