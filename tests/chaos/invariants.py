@@ -192,7 +192,7 @@ def _list_keys(s3: S3Client, bucket: str, prefix: str) -> list[str]:
 
 
 async def money_violations(client: stripe.StripeClient, orders: dict[str, OrderRow]) -> list[str]:
-    intents = await asyncio.to_thread(_intents_by_order, client, set(orders))
+    intents = await asyncio.to_thread(intents_by_order, client, set(orders))
     violations = []
     for order_id, order in orders.items():
         succeeded = [pi for pi in intents.get(order_id, []) if pi["status"] == "succeeded"]
@@ -212,7 +212,7 @@ async def money_violations(client: stripe.StripeClient, orders: dict[str, OrderR
     return violations
 
 
-def _intents_by_order(client: stripe.StripeClient, wanted: set[str]) -> dict[str, list[Any]]:
+def intents_by_order(client: stripe.StripeClient, wanted: set[str]) -> dict[str, list[Any]]:
     found: dict[str, list[Any]] = defaultdict(list)
     page = client.v1.payment_intents.list(params={"limit": 100})
     for intent in page.auto_paging_iter():
