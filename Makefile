@@ -7,13 +7,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dev test lint format
+.PHONY: help venv dev test lint format chaos
 
 help:
 	@echo "make dev     start everything on embedded services (API :8000, Temporal UI :8233)"
 	@echo "make test    lint, type-check and run the whole test suite"
 	@echo "make lint    ruff check, ruff format --check, mypy --strict"
 	@echo "make format  apply ruff's formatting and safe fixes"
+	@echo "make chaos   kill workers, Temporal and Postgres, break Stripe, S3 and SMTP; check invariants"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -41,3 +42,7 @@ format: $(STAMP)
 
 test: lint
 	$(BIN)/pytest -q --durations=15 -p no:cacheprovider
+
+# The full fault-injection run (the issue's counts); `make test` runs a short version of it.
+chaos: $(STAMP)
+	BOXOFFICE_CHAOS=full $(BIN)/pytest tests/chaos -m chaos -q -p no:cacheprovider --durations=15

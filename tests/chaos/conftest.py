@@ -12,6 +12,7 @@ import pytest_asyncio
 from tests.chaos.cluster import Cluster, chaos_cluster, open_world
 from tests.chaos.invariants import World
 from tests.chaos.sizes import Sizes, sizes
+from tests.workflow.harness import save_history
 
 
 @dataclass
@@ -45,6 +46,10 @@ class Chaos:
     sizes: Sizes
     reports: Reports
 
+    async def record_history(self, order_id: str, path: str) -> None:
+        """Keep this order's run as a replay fixture (when recording): a path a fault found."""
+        await save_history(self.world.temporal.get_workflow_handle(order_id), path)
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
@@ -58,6 +63,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.section("chaos scenarios")
     for report in _REPORTS.done:
         terminalreporter.write_line(report.line())
+
+
+@pytest.fixture(scope="session")
+def reports() -> Reports:
+    return _REPORTS
 
 
 @pytest.fixture(scope="session")

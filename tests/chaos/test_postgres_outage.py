@@ -84,6 +84,7 @@ async def test_postgres_stopped_during_reservations(chaos: Chaos) -> None:
         for order_id in held:
             await pay(http, order_id, answers=answers)
     done = await wait_for_statuses(chaos.world.sessions, held, {"completed"})
+    await chaos.record_history(held[0], "chaos_postgres_stopped_during_reservations")
 
     violations = answers.bad + [f"hold of order {order_id} lost" for order_id in lost]
     violations += await check_all(chaos.world, [event["id"]])

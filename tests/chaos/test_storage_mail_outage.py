@@ -64,6 +64,12 @@ async def test_storage_or_mail_down(chaos: Chaos, service: str) -> None:
             retried += ids[1:]
     found = await wait_for_statuses(chaos.world.sessions, waited + retried, {"completed"})
     found |= await wait_for_statuses(chaos.world.sessions, cancelled, {"refunded"})
+    for order_id, path in (
+        (waited[0], "waited_out"),
+        (retried[0], "support_retry"),
+        (cancelled[0], "support_cancel"),
+    ):
+        await chaos.record_history(order_id, f"chaos_{service}_down_{path}")
 
     violations = answers.bad + await check_all(chaos.world, [event["id"]])
     chaos.reports.record(

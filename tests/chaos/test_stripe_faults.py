@@ -70,6 +70,7 @@ async def test_stripe_fault(chaos: Chaos, name: str) -> None:
                 await asyncio.sleep(duration + random.uniform(0, 1))
             attempts += sum(await asyncio.gather(*buyers))
     found = await wait_for_statuses(chaos.world.sessions, order_ids, {"completed"})
+    await chaos.record_history(order_ids[0], "chaos_stripe_" + name.replace(" ", "_"))
 
     violations = answers.bad + await check_all(chaos.world, [event["id"]])
     # Cut answers leave PaymentIntents created at Stripe but never recorded (never confirmed).

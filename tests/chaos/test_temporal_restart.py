@@ -47,6 +47,7 @@ async def test_temporal_killed_and_restarted_under_load(chaos: Chaos) -> None:
     unplaced = [status for order_id, status in placed if order_id is None]
 
     found = await wait_for_statuses(chaos.world.sessions, order_ids, {"completed"}, within=300)
+    await chaos.record_history(order_ids[0], "chaos_temporal_restarted")
 
     violations = answers.bad + [f"a buyer's order was refused with {s}" for s in unplaced]
     violations += await check_all(chaos.world, [event["id"]])

@@ -129,6 +129,7 @@ async def test_worker_killed_at_each_step(chaos: Chaos, step: str) -> None:
     order_ids = [await STEPS[step](chaos, event, answers) for _ in range(rounds)]
 
     found = await wait_for_statuses(chaos.world.sessions, order_ids, {"completed"})
+    await chaos.record_history(order_ids[0], "chaos_worker_killed_" + step.replace(" ", "_"))
 
     violations = answers.bad + await check_all(chaos.world, [event["id"]])
     chaos.reports.record(
