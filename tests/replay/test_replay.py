@@ -1,8 +1,8 @@
 """Replay every saved PurchaseWorkflow history against today's code.
 
 Orders stay open until their event is over, so a workflow change must replay the histories of
-runs already in flight. The histories are recorded by the workflow tier, and the chaos tier adds the paths its faults
-find on the real stack:
+runs already in flight. The histories are recorded by the workflow tier, and the chaos tier adds
+the paths its faults find on the real stack:
 
     BOXOFFICE_RECORD_HISTORIES=1 .venv/bin/pytest tests/workflow
     BOXOFFICE_RECORD_HISTORIES=1 .venv/bin/pytest tests/chaos
