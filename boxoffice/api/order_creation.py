@@ -46,6 +46,7 @@ from boxoffice.settings import Settings
 from boxoffice.workflows.purchase import PurchaseWorkflow
 
 log = logging.getLogger(__name__)
+_RETRY_SOON = "The seats could not be reserved just now; please retry in a few seconds."
 
 #: Namespace for order ids derived from Idempotency-Keys.
 _ORDER_ID_NAMESPACE = uuid.UUID("6f1c2a4e-8d0b-4a57-9c36-2f8e5d1b7a90")
@@ -164,25 +165,31 @@ async def create_order(
         idempotency_key is not None and await workflow_exists(client, order_id)
     ):
         raise OrderRefused(409, sold_out)
+    if idempotency_key is not None and await _closed_without_order(client, order_id):
+        # Its run gave up (the database was away) without taking seats or writing the order
+        # (else the lookup above found its row), so this key tries again in a new run, started
+        # on its own: an update-with-start would only read the closed run's answer.
+        await client.start_workflow(
+            PurchaseWorkflow.run,
+            _workflow_input(body, items, order_id, request_fingerprint, settings),
+            id=order_id,
+            task_queue=settings.task_queue_purchases,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            search_attributes=_search_attributes(body),
+        )
     start = _start_operation(body, items, order_id, request_fingerprint, settings)
     try:
         answer = await _ask_for_seats(client, settings, start)
-        if (
-            answer is not None
-            and _rejected_for_outage(answer)
-            and await _workflow_closed(client, order_id)
-        ):
-            # The run gave up while the database was away: it took no seats and wrote no order
-            # (else the lookup above found its row), so this key may try again in a new run.
-            reuse = WorkflowIDReusePolicy.ALLOW_DUPLICATE
-            start = _start_operation(body, items, order_id, request_fingerprint, settings, reuse)
-            answer = await _ask_for_seats(client, settings, start)
-    except WorkflowAlreadyStartedError:
+    except (WorkflowAlreadyStartedError, RPCError) as error:
+        if isinstance(error, RPCError) and error.status != RPCStatusCode.ALREADY_EXISTS:
+            raise
         # The order's run has closed (sold out, expired...): its row has the answer.
         existing = await session.get(Order, order_id)
         await session.rollback()
         if existing is None:
-            raise OrderRefused(409, "This Idempotency-Key belongs to a closed order.") from None
+            # Closed without an order: it gave up while the database was away.
+            raise OrderRefused(503, _RETRY_SOON) from None
         return _answer_from_row(existing, request_fingerprint)
     if answer is None:
         # Not decided in time (no worker, or a burst): the client polls the order's Location.
@@ -193,10 +200,35 @@ async def create_order(
         if answer.error_type == "InvalidOrder":
             raise OrderRefused(422, answer.reason or "The order is not valid.")
         log.warning("order %s: reservation rejected: %s", order_id, answer.reason)
-        raise OrderRefused(
-            503, "The seats could not be reserved just now; please retry in a few seconds."
-        )
+        raise OrderRefused(503, _RETRY_SOON)
     return CreateOutcome(order_id, decided=True)
+
+
+def _workflow_input(
+    body: OrderCreate,
+    items: list[OrderItem],
+    order_id: str,
+    request_fingerprint: str,
+    settings: Settings,
+) -> PurchaseInput:
+    return PurchaseInput(
+        order_id=order_id,
+        event_id=str(body.event_id),
+        items=items,
+        buyer=Buyer(email=str(body.buyer.email), name=body.buyer.name),
+        payment_method=body.payment_method,
+        request_fingerprint=request_fingerprint,
+        config=pipeline_config(settings),
+    )
+
+
+def _search_attributes(body: OrderCreate) -> TypedSearchAttributes:
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(sa.EVENT_ID, str(body.event_id)),
+            SearchAttributePair(sa.ORDER_STATUS, "pending"),
+        ]
+    )
 
 
 def _start_operation(
@@ -205,29 +237,15 @@ def _start_operation(
     order_id: str,
     request_fingerprint: str,
     settings: Settings,
-    reuse: WorkflowIDReusePolicy = WorkflowIDReusePolicy.REJECT_DUPLICATE,
 ) -> WithStartWorkflowOperation[PurchaseWorkflow, str]:
     return WithStartWorkflowOperation(
         PurchaseWorkflow.run,
-        PurchaseInput(
-            order_id=order_id,
-            event_id=str(body.event_id),
-            items=items,
-            buyer=Buyer(email=str(body.buyer.email), name=body.buyer.name),
-            payment_method=body.payment_method,
-            request_fingerprint=request_fingerprint,
-            config=pipeline_config(settings),
-        ),
+        _workflow_input(body, items, order_id, request_fingerprint, settings),
         id=order_id,
         task_queue=settings.task_queue_purchases,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=reuse,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(sa.EVENT_ID, str(body.event_id)),
-                SearchAttributePair(sa.ORDER_STATUS, "pending"),
-            ]
-        ),
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        search_attributes=_search_attributes(body),
     )
 
 
@@ -253,12 +271,14 @@ async def _ask_for_seats(
     return answer
 
 
-def _rejected_for_outage(answer: ReservationAnswer) -> bool:
-    return answer.status == "rejected" and answer.error_type != "InvalidOrder"
-
-
-async def _workflow_closed(client: Client, order_id: str) -> bool:
-    described = await client.get_workflow_handle(order_id).describe()
+async def _closed_without_order(client: Client, order_id: str) -> bool:
+    """The order's run exists and has closed (the caller found no row for it)."""
+    try:
+        described = await client.get_workflow_handle(order_id).describe()
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
     return described.status != WorkflowExecutionStatus.RUNNING
 
 

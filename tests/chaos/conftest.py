@@ -32,7 +32,9 @@ class Reports:
 
     def record(self, name: str, counts: dict[str, int], violations: list[str]) -> None:
         """Keep the scenario's line for the summary and fail the test on any violation."""
-        self.done.append(ScenarioReport(name, counts, violations))
+        report = ScenarioReport(name, counts, violations)
+        self.done.append(report)
+        print(report.line(), flush=True)  # as it happens, under `pytest -s`
         assert not violations, f"{name}: " + "\n".join(violations[:30])
 
 

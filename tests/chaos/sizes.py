@@ -32,8 +32,8 @@ SHORT = Sizes(
     stripe_rounds=1,
     outage_rounds=1,
     abandoned_holds=40,
-    model_examples=3,
-    model_steps=10,
+    model_examples=2,
+    model_steps=8,
 )
 FULL = Sizes(
     kills_per_step=20,
@@ -44,8 +44,8 @@ FULL = Sizes(
     stripe_rounds=5,
     outage_rounds=3,
     abandoned_holds=1000,
-    model_examples=40,
-    model_steps=25,
+    model_examples=25,
+    model_steps=20,
 )
 
 

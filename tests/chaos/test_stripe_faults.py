@@ -23,7 +23,7 @@ from tests.integration.purchase_helpers import create_event
 #: timeout, so attempts time out while their requests still reach Stripe late.
 FAULTS: dict[str, tuple[Fault, float, float]] = {
     "unreachable": (Fault.REFUSE, 0.0, 3.0),
-    "slow": (Fault.DELAY, 5.0, 10.0),
+    "slow": (Fault.DELAY, 5.0, 7.0),
     "answering 500": (Fault.HTTP_500, 0.0, 3.0),
     "cut after charging": (Fault.CUT, 0.0, 3.0),
 }
