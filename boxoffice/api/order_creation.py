@@ -186,11 +186,13 @@ async def create_order(
             raise
         # The order's run has closed (sold out, expired...): its row has the answer.
         existing = await session.get(Order, order_id)
-        await session.rollback()
         if existing is None:
             # Closed without an order: it gave up while the database was away.
             raise OrderRefused(503, _RETRY_SOON) from None
-        return _answer_from_row(existing, request_fingerprint)
+        # Read before the rollback below, which expires the row (a lazy load here is a 500).
+        outcome = _answer_from_row(existing, request_fingerprint)
+        await session.rollback()
+        return outcome
     if answer is None:
         # Not decided in time (no worker, or a burst): the client polls the order's Location.
         return CreateOutcome(order_id, decided=False)

@@ -14,7 +14,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.integration.purchase_helpers import general
+from tests.integration.purchase_helpers import order_body
 
 #: Answers a client treats as "try again" (the API said so, or could not be reached).
 _RETRY_STATUSES = {502, 503, 504}
@@ -44,17 +44,6 @@ def _detail(response: httpx.Response) -> str | None:
         return None
     detail = body.get("detail") if isinstance(body, dict) else None
     return detail if isinstance(detail, str) and detail else None
-
-
-def order_body(event: dict[str, Any], quantity: int, payment_method: str | None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "event_id": event["id"],
-        "items": [{"ticket_type_id": general(event), "quantity": quantity}],
-        "buyer": {"email": "chaos@example.com", "name": "Chaos Monkey"},
-    }
-    if payment_method:
-        body["payment_method"] = payment_method
-    return body
 
 
 async def place_order(
@@ -148,3 +137,20 @@ async def wait_for_row(
         if time.monotonic() > deadline:
             raise AssertionError(f"never true within {within:.0f} s: {query} {params}")
         await asyncio.sleep(0.05)
+
+
+async def pay_until_paid(
+    http: httpx.AsyncClient, chaos: Any, order_id: str, answers: Answers
+) -> int:
+    """Pay; when an attempt ends unpaid (settled as not completed), pay again. Attempts made."""
+    attempts = 0
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        status = (await statuses(chaos.world.sessions, [order_id]))[order_id]
+        if status in ("paid", "completed", "needs_attention"):
+            return attempts
+        if status == "reserved":
+            attempts += 1
+            await pay(http, order_id, answers=answers)
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"order {order_id} was never paid")

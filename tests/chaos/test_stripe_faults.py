@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 
-import httpx
 import pytest
 
-from tests.chaos.buyers import Answers, pay, place_order, statuses, wait_for_statuses
+from tests.chaos.buyers import Answers, pay_until_paid, place_order, wait_for_statuses
 from tests.chaos.conftest import Chaos
 from tests.chaos.fault_proxy import Fault
 from tests.chaos.invariants import check_all, intents_by_order
@@ -28,23 +26,6 @@ FAULTS: dict[str, tuple[Fault, float, float]] = {
     "cut after charging": (Fault.CUT, 0.0, 3.0),
 }
 ORDERS_PER_ROUND = 2
-
-
-async def _buy_until_paid(
-    http: httpx.AsyncClient, chaos: Chaos, order_id: str, answers: Answers
-) -> int:
-    """Pay; when an attempt ends unpaid (settled as not completed), pay again. Attempts made."""
-    attempts = 0
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        status = (await statuses(chaos.world.sessions, [order_id]))[order_id]
-        if status in ("paid", "completed", "needs_attention"):
-            return attempts
-        if status == "reserved":
-            attempts += 1
-            await pay(http, order_id, answers=answers)
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"order {order_id} was never paid")
 
 
 @pytest.mark.parametrize("name", list(FAULTS))
@@ -64,7 +45,7 @@ async def test_stripe_fault(chaos: Chaos, name: str) -> None:
             order_ids += ids
             with cluster.proxies.stripe.fault_for_block(fault, delay):
                 buyers = [
-                    asyncio.create_task(_buy_until_paid(http, chaos, order_id, answers))
+                    asyncio.create_task(pay_until_paid(http, chaos, order_id, answers))
                     for order_id in ids
                 ]
                 await asyncio.sleep(duration + random.uniform(0, 1))

@@ -12,7 +12,14 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from tests.chaos.buyers import Answers, pay, place_order, wait_for_row, wait_for_statuses
+from tests.chaos.buyers import (
+    Answers,
+    pay,
+    pay_until_paid,
+    place_order,
+    wait_for_row,
+    wait_for_statuses,
+)
 from tests.chaos.conftest import Chaos
 from tests.chaos.fault_proxy import Fault
 from tests.chaos.invariants import check_all
@@ -68,6 +75,8 @@ async def _during_payment(chaos: Chaos, event: dict[str, object], answers: Answe
             await asyncio.to_thread(cluster.workers.kill, "payments")
         await asyncio.to_thread(cluster.workers.start, "payments")
         await paying
+        # A charge lost for longer than its timeout is settled unpaid: the buyer pays again.
+        await pay_until_paid(http, chaos, order_id, answers)
     return order_id
 
 
