@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dev test lint format fuzz
+.PHONY: help venv dev test lint format fuzz chaos
 
 help:
 	@echo "make dev     start everything on embedded services (API :8000, Temporal UI :8233)"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint    ruff check, ruff format --check, mypy --strict"
 	@echo "make format  apply ruff's formatting and safe fixes"
 	@echo "make fuzz    a long schemathesis run against the API as every role"
+	@echo "make chaos   kill workers, Temporal and Postgres, break Stripe, S3 and SMTP; check invariants"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -48,3 +49,7 @@ FUZZ_EXAMPLES ?= 200
 fuzz: $(STAMP)
 	BOXOFFICE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -p no:cacheprovider \
 		tests/integration/test_schema_fuzz.py
+
+# The full fault-injection run (the issue's counts); `make test` runs a short version of it.
+chaos: $(STAMP)
+	BOXOFFICE_CHAOS=full $(BIN)/pytest tests/chaos -m chaos -q -p no:cacheprovider --durations=15

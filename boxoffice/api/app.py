@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from boxoffice.api import admin, admin_orders, codec, events, gate, health, orders, webhooks
 from boxoffice.api.body_limit import BodyLimitMiddleware
 from boxoffice.api.openapi_doc import install_openapi
+from boxoffice.api.outages import install_outage_handlers
 from boxoffice.api.security_headers import SecurityHeadersMiddleware
 from boxoffice.auth.order_tokens import order_token_secret
 from boxoffice.auth.rate_limit import RateLimiter
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    install_outage_handlers(app)
     return app
 
 

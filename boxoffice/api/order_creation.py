@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -42,6 +44,9 @@ from boxoffice.payloads import (
 )
 from boxoffice.settings import Settings
 from boxoffice.workflows.purchase import PurchaseWorkflow
+
+log = logging.getLogger(__name__)
+_RETRY_SOON = "The seats could not be reserved just now; please retry in a few seconds."
 
 #: Namespace for order ids derived from Idempotency-Keys.
 _ORDER_ID_NAMESPACE = uuid.UUID("6f1c2a4e-8d0b-4a57-9c36-2f8e5d1b7a90")
@@ -166,28 +171,98 @@ async def create_order(
         idempotency_key is not None and await workflow_exists(client, order_id)
     ):
         raise OrderRefused(409, sold_out)
-    start = WithStartWorkflowOperation(
+    if idempotency_key is not None and await _closed_without_order(client, order_id):
+        # Its run gave up (the database was away) without taking seats or writing the order
+        # (else the lookup above found its row), so this key tries again in a new run, started
+        # on its own: an update-with-start would only read the closed run's answer.
+        await client.start_workflow(
+            PurchaseWorkflow.run,
+            _workflow_input(body, items, order_id, request_fingerprint, settings, account),
+            id=order_id,
+            task_queue=settings.task_queue_purchases,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            search_attributes=_search_attributes(body),
+        )
+    start = _start_operation(body, items, order_id, request_fingerprint, settings, account)
+    try:
+        answer = await _ask_for_seats(client, settings, start)
+    except (WorkflowAlreadyStartedError, RPCError) as error:
+        if isinstance(error, RPCError) and error.status != RPCStatusCode.ALREADY_EXISTS:
+            raise
+        # The order's run has closed (sold out, expired...): its row has the answer.
+        existing = await session.get(Order, order_id)
+        if existing is None:
+            # Closed without an order: it gave up while the database was away.
+            raise OrderRefused(503, _RETRY_SOON) from None
+        # Read before the rollback below, which expires the row (a lazy load here is a 500).
+        outcome = _answer_from_row(existing, request_fingerprint)
+        await session.rollback()
+        return outcome
+    if answer is None:
+        # Not decided in time (no worker, or a burst): the client polls the order's Location.
+        return CreateOutcome(order_id, decided=False)
+    if answer.status == "sold_out":
+        raise OrderRefused(409, answer.reason or "Not enough seats left.")
+    if answer.status == "rejected":
+        if answer.error_type == "InvalidOrder":
+            raise OrderRefused(422, answer.reason or "The order is not valid.")
+        log.warning("order %s: reservation rejected: %s", order_id, answer.reason)
+        raise OrderRefused(503, _RETRY_SOON)
+    return CreateOutcome(order_id, decided=True)
+
+
+def _workflow_input(
+    body: OrderCreate,
+    items: list[OrderItem],
+    order_id: str,
+    request_fingerprint: str,
+    settings: Settings,
+    account: str | None,
+) -> PurchaseInput:
+    return PurchaseInput(
+        order_id=order_id,
+        event_id=str(body.event_id),
+        items=items,
+        buyer=Buyer(email=str(body.buyer.email), name=body.buyer.name, account=account),
+        payment_method=body.payment_method,
+        request_fingerprint=request_fingerprint,
+        config=pipeline_config(settings),
+    )
+
+
+def _search_attributes(body: OrderCreate) -> TypedSearchAttributes:
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(sa.EVENT_ID, str(body.event_id)),
+            SearchAttributePair(sa.ORDER_STATUS, "pending"),
+        ]
+    )
+
+
+def _start_operation(
+    body: OrderCreate,
+    items: list[OrderItem],
+    order_id: str,
+    request_fingerprint: str,
+    settings: Settings,
+    account: str | None,
+) -> WithStartWorkflowOperation[PurchaseWorkflow, str]:
+    return WithStartWorkflowOperation(
         PurchaseWorkflow.run,
-        PurchaseInput(
-            order_id=order_id,
-            event_id=str(body.event_id),
-            items=items,
-            buyer=Buyer(email=str(body.buyer.email), name=body.buyer.name, account=account),
-            payment_method=body.payment_method,
-            request_fingerprint=request_fingerprint,
-            config=pipeline_config(settings),
-        ),
+        _workflow_input(body, items, order_id, request_fingerprint, settings, account),
         id=order_id,
         task_queue=settings.task_queue_purchases,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(sa.EVENT_ID, str(body.event_id)),
-                SearchAttributePair(sa.ORDER_STATUS, "pending"),
-            ]
-        ),
+        search_attributes=_search_attributes(body),
     )
+
+
+async def _ask_for_seats(
+    client: Client, settings: Settings, start: WithStartWorkflowOperation[PurchaseWorkflow, str]
+) -> ReservationAnswer | None:
+    """The reservation's answer, or None when it is not decided within the wait."""
     try:
         answer: ReservationAnswer = await asyncio.wait_for(
             client.execute_update_with_start_workflow(
@@ -199,25 +274,22 @@ async def create_order(
             timeout=settings.reservation_wait_seconds,
         )
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-        # Not decided in time (no worker, or a burst): the client polls the order's Location.
-        return CreateOutcome(order_id, decided=False)
+        return None
     except WorkflowUpdateFailedError as failed:
         # The run ended without answering (it should not; the workflow answers every path).
         raise OrderRefused(503, f"The reservation could not be made: {failed.cause}") from None
-    except WorkflowAlreadyStartedError:
-        # The order's run has closed (sold out, expired...): its row has the answer.
-        existing = await session.get(Order, order_id)
-        await session.rollback()
-        if existing is None:
-            raise OrderRefused(409, "This Idempotency-Key belongs to a closed order.") from None
-        return _answer_from_row(existing, request_fingerprint)
-    if answer.status == "sold_out":
-        raise OrderRefused(409, answer.reason or "Not enough seats left.")
-    if answer.status == "rejected":
-        if answer.error_type == "InvalidOrder":
-            raise OrderRefused(422, answer.reason or "The order is not valid.")
-        raise OrderRefused(503, f"The seats could not be reserved: {answer.reason}")
-    return CreateOutcome(order_id, decided=True)
+    return answer
+
+
+async def _closed_without_order(client: Client, order_id: str) -> bool:
+    """The order's run exists and has closed (the caller found no row for it)."""
+    try:
+        described = await client.get_workflow_handle(order_id).describe()
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return described.status != WorkflowExecutionStatus.RUNNING
 
 
 def _answer_from_row(order: Order, request_fingerprint: str) -> CreateOutcome:

@@ -191,7 +191,7 @@ def _fail(name: str, proc: subprocess.Popen[bytes], out: IO[bytes] | None, why: 
     )
 
 
-def _wait_until(
+def wait_until(
     name: str,
     proc: subprocess.Popen[bytes],
     out: IO[bytes] | None,
@@ -303,6 +303,67 @@ def temporal_cli_args(address: str, namespace: str) -> list[str]:
     ]
 
 
+def temporal_server_args(
+    port: int,
+    ui_port: int | None = None,
+    db_file: Path | None = None,
+    namespace: str = "default",
+    dynamic_config: Mapping[str, Any] | None = None,
+    ui_codec_endpoint: str | None = None,
+) -> list[str]:
+    """The command line of a Temporal dev server on 127.0.0.1:`port` (see `temporal()`); the
+    chaos tests start it themselves, to SIGKILL it and restart it on the same database file."""
+    args = [
+        find_executable("temporal"),
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--disable-config-env",
+        "--disable-config-file",
+    ]
+    if ui_port is None:
+        args.append("--headless")
+    else:
+        args += ["--ui-port", str(ui_port)]
+        if ui_codec_endpoint is not None:
+            args += ["--ui-codec-endpoint", ui_codec_endpoint]
+    if db_file is not None:
+        Path(db_file).parent.mkdir(parents=True, exist_ok=True)
+        args += ["--db-filename", str(db_file)]
+        # SQLite's default rollback journal syncs every commit; a write-ahead log with normal
+        # syncing keeps every committed change across a crash of the server process (what the
+        # chaos tests do to it) and expires a thousand holds in seconds instead of minutes.
+        args += ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
+    if namespace != "default":
+        args += ["--namespace", namespace]
+    for key, kind in SEARCH_ATTRIBUTES.items():
+        args += ["--search-attribute", f"{key}={kind}"]
+    for key, value in (dynamic_config or {}).items():
+        args += ["--dynamic-config-value", f"{key}={json.dumps(value)}"]
+    return args
+
+
+def temporal_ready(address: str, namespace: str = "default") -> bool:
+    """True once the server answers and its namespace lists our search attributes."""
+    result = subprocess.run(
+        [
+            find_executable("temporal"),
+            *("operator", "search-attribute", "list", "-o", "json"),
+            *temporal_cli_args(address, namespace),
+        ],
+        capture_output=True,
+        timeout=10,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise ServiceError(result.stderr.decode("utf-8", "replace").strip()[-300:])
+    listed = json.loads(result.stdout).get("customAttributes", {})
+    return all(key in listed for key in SEARCH_ATTRIBUTES)
+
+
 @contextlib.contextmanager
 def temporal(
     port: int | None = None,
@@ -326,52 +387,17 @@ def temporal(
     if ui_port is not None:
         _require_free("Temporal UI", ui_port)
     address = f"127.0.0.1:{port}"
-    cli = find_executable("temporal")
-    args = [
-        cli,
-        "server",
-        "start-dev",
-        "--ip",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--disable-config-env",
-        "--disable-config-file",
-    ]
-    if ui_port is None:
-        args.append("--headless")
-    else:
-        args += ["--ui-port", str(ui_port)]
-        if ui_codec_endpoint is not None:
-            args += ["--ui-codec-endpoint", ui_codec_endpoint]
-    if db_file is not None:
-        Path(db_file).parent.mkdir(parents=True, exist_ok=True)
-        args += ["--db-filename", str(db_file)]
-    if namespace != "default":
-        args += ["--namespace", namespace]
-    for key, kind in SEARCH_ATTRIBUTES.items():
-        args += ["--search-attribute", f"{key}={kind}"]
-    for key, value in (dynamic_config or {}).items():
-        args += ["--dynamic-config-value", f"{key}={json.dumps(value)}"]
-
-    def ready() -> bool:
-        result = subprocess.run(
-            [
-                cli,
-                *("operator", "search-attribute", "list", "-o", "json"),
-                *temporal_cli_args(address, namespace),
-            ],
-            capture_output=True,
-            timeout=10,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise ServiceError(result.stderr.decode("utf-8", "replace").strip()[-300:])
-        listed = json.loads(result.stdout).get("customAttributes", {})
-        return all(key in listed for key in SEARCH_ATTRIBUTES)
-
+    args = temporal_server_args(
+        port, ui_port, db_file, namespace, dynamic_config, ui_codec_endpoint
+    )
     with managed_process(args, name="Temporal dev server", log_file=log_file) as (proc, out):
-        _wait_until("Temporal dev server", proc, out, ready, startup_timeout)
+        wait_until(
+            "Temporal dev server",
+            proc,
+            out,
+            lambda: temporal_ready(address, namespace),
+            startup_timeout,
+        )
         yield address
 
 
@@ -453,7 +479,7 @@ def localstripe(
             return client.get(f"{base}/js.stripe.com/v3/").status_code == 200
 
     with managed_process(args, name="localstripe", log_file=log_file) as (proc, out):
-        _wait_until("localstripe", proc, out, ready, startup_timeout)
+        wait_until("localstripe", proc, out, ready, startup_timeout)
         yield base
 
 
@@ -488,7 +514,7 @@ def moto_s3(
             return client.get(f"{endpoint}/moto-api/data.json").status_code == 200
 
     with managed_process(args, name="moto (S3)", log_file=log_file) as (proc, out):
-        _wait_until("moto (S3)", proc, out, ready, startup_timeout)
+        wait_until("moto (S3)", proc, out, ready, startup_timeout)
         yield endpoint
 
 

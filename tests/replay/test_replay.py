@@ -1,9 +1,11 @@
 """Replay every saved PurchaseWorkflow history against today's code.
 
 Orders stay open until their event is over, so a workflow change must replay the histories of
-runs already in flight. The histories are recorded by the workflow tier:
+runs already in flight. The histories are recorded by the workflow tier, and the chaos tier adds
+the paths its faults find on the real stack:
 
     BOXOFFICE_RECORD_HISTORIES=1 .venv/bin/pytest tests/workflow
+    BOXOFFICE_RECORD_HISTORIES=1 .venv/bin/pytest tests/chaos
 
 A change that alters a path's commands fails here; guard it with `workflow.patched`."""
 
@@ -68,6 +70,31 @@ REQUIRED = {
     "refund_refused_after_event_start",
     "resent",
     "resend_refused_while_reserved",
+    # Paths the chaos tier found on the real stack (BOXOFFICE_RECORD_HISTORIES=1 pytest
+    # tests/chaos): activity retries after a killed worker, a restarted server, outages.
+    *(
+        f"chaos_worker_killed_{step}"
+        for step in (
+            "before_reserve",
+            "after_reserve",
+            "during_payment",
+            "after_payment_before_issue",
+            "during_store",
+            "during_email",
+        )
+    ),
+    "chaos_temporal_restarted",
+    "chaos_postgres_stopped_during_reservations",
+    *(
+        f"chaos_stripe_{fault}"
+        for fault in ("unreachable", "slow", "answering_500", "cut_after_charging")
+    ),
+    *(
+        f"chaos_{service}_down_{path}"
+        for service in ("s3", "smtp")
+        for path in ("waited_out", "support_retry", "support_cancel")
+    ),
+    "chaos_abandoned_hold",
 }
 
 

@@ -290,6 +290,16 @@ class Fakes:
         return Done()
 
 
+async def save_history(handle: WorkflowHandle[Any, Any], path: str) -> None:
+    """Save the run's history as the replay fixture `path` when recording (RECORD_ENV=1); the
+    chaos tier records the paths its faults discover the same way."""
+    if os.environ.get(RECORD_ENV) != "1":
+        return
+    history = await handle.fetch_history()
+    HISTORIES.mkdir(parents=True, exist_ok=True)
+    (HISTORIES / f"{path}.json").write_text(history.to_json() + "\n", encoding="utf-8")
+
+
 def short_config(task_queue: str) -> PipelineConfig:
     """Short numbers; payments and fulfilment go to the test's own queue, so one worker
     serves every activity."""
@@ -424,11 +434,7 @@ class Harness:
         return result
 
     async def save_history(self, handle: PurchaseHandle, path: str) -> None:
-        if os.environ.get(RECORD_ENV) != "1":
-            return
-        history = await handle.fetch_history()
-        HISTORIES.mkdir(parents=True, exist_ok=True)
-        (HISTORIES / f"{path}.json").write_text(history.to_json() + "\n", encoding="utf-8")
+        await save_history(handle, path)
 
     async def close_leftovers(self) -> None:
         """Terminate runs a failed test left open, so their timers never hold up later tests."""
