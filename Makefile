@@ -7,13 +7,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dev test lint format
+.PHONY: help venv dev test lint format bench
 
 help:
 	@echo "make dev     start everything on embedded services (API :8000, Temporal UI :8233)"
 	@echo "make test    lint, type-check and run the whole test suite"
 	@echo "make lint    ruff check, ruff format --check, mypy --strict"
 	@echo "make format  apply ruff's formatting and safe fixes"
+	@echo "make bench   the flash-sale benchmark beside same-run baselines (ARGS=--quick: ~1 min)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -31,13 +32,17 @@ dev: $(STAMP)
 	$(BIN)/boxoffice dev
 
 lint: $(STAMP)
-	$(BIN)/ruff check boxoffice tests
-	$(BIN)/ruff format --check boxoffice tests
-	$(BIN)/mypy --strict boxoffice tests
+	$(BIN)/ruff check boxoffice tests bench
+	$(BIN)/ruff format --check boxoffice tests bench
+	$(BIN)/mypy --strict boxoffice tests bench
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix boxoffice tests
-	$(BIN)/ruff format boxoffice tests
+	$(BIN)/ruff check --fix boxoffice tests bench
+	$(BIN)/ruff format boxoffice tests bench
 
 test: lint
 	$(BIN)/pytest -q --durations=15 -p no:cacheprovider
+
+# Starts its own stack on free ports; results go to bench/results/. ARGS=--quick, --full, ...
+bench: $(STAMP)
+	$(BIN)/python -m bench $(ARGS)
