@@ -37,6 +37,8 @@ class Options:
     #: Scenario 5.
     open_holds: int = 2_000
     open_hold_seconds: int = 150
+    #: Restart the worker pool before open holds, so its memory and cache are theirs alone.
+    fresh_workers_for_holds: bool = True
     #: Scenario 6: orders per configuration.
     scale_out_orders: int = 200
     #: Upper bound on any one wait (a pipeline draining, seats coming back).
@@ -84,7 +86,8 @@ def preset(mode: str) -> Options:
             hot_row_types=3,
             hot_row_sql_updates=50,
             open_holds=4,
-            open_hold_seconds=4,
+            open_hold_seconds=3,
+            fresh_workers_for_holds=False,
             scale_out_orders=3,
             max_wait_seconds=90,
         )

@@ -44,12 +44,14 @@ class BenchStack:
     temporal: Client
     api: Child
     workers: Child
+    extra_workers: Child
     bare_api: Child
     api_url: str = ""
     bare_api_url: str = ""
     api_processes: int = 1
     worker_processes: int = 1
     worker_metrics_base: int = 0
+    extra_metrics_base: int = 0
     settings_overrides: dict[str, str] = field(default_factory=dict)
 
     # --- the API -------------------------------------------------------------------------
@@ -96,6 +98,20 @@ class BenchStack:
 
     def start_workers(self, processes: int) -> None:
         """(Re)start `boxoffice worker --processes N`; ready once every process polls."""
+        self.stop_extra_workers()
+        self.worker_metrics_base = self._start_pool(self.workers, processes)
+        self.worker_processes = processes
+
+    def add_worker_process(self) -> None:
+        """Scale out by one more worker process beside the running pool (as a deployment adds
+        a replica), without stopping the pool."""
+        self.extra_metrics_base = self._start_pool(self.extra_workers, 1)
+
+    def stop_extra_workers(self) -> None:
+        self.extra_workers.stop()
+        self.extra_metrics_base = 0
+
+    def _start_pool(self, child: Child, processes: int) -> int:
         base = free_port_run(2 * processes)
         env = {
             **self.env,
@@ -107,17 +123,20 @@ class BenchStack:
         def polling() -> bool:
             return all(total(scrape(p), "temporal_num_pollers") > 0 for p in ports)
 
-        self.workers.start(
+        child.start(
             [sys.executable, "-m", "boxoffice.worker", "--processes", str(processes)],
             env,
             self.tmp,
             ready=polling,
         )
-        self.worker_processes = processes
-        self.worker_metrics_base = base
+        return base
 
     def worker_metric_ports(self) -> list[int]:
-        return [self.worker_metrics_base + i for i in range(self.worker_processes)]
+        ports = [self.worker_metrics_base + i for i in range(self.worker_processes)]
+        return ports + ([self.extra_metrics_base] if self.extra_metrics_base else [])
+
+    def worker_pids(self) -> list[int]:
+        return self.workers.pids() + self.extra_workers.pids()
 
     def describe(self) -> dict[str, object]:
         return {
@@ -195,12 +214,14 @@ async def bench_stack(options: Options) -> AsyncIterator[BenchStack]:
             temporal=temporal,
             api=Child("API", logs / "api.log"),
             workers=Child("worker pool", logs / "worker.log"),
+            extra_workers=Child("extra worker", logs / "extra-worker.log"),
             bare_api=Child("bare API", logs / "bare-api.log"),
         )
         bare_worker = Child("bare worker", logs / "bare-worker.log")
         stack.callback(bare_worker.stop)
         stack.callback(found.bare_api.stop)
         stack.callback(found.workers.stop)
+        stack.callback(found.extra_workers.stop)
         stack.callback(found.api.stop)
         bare_worker.start(
             [sys.executable, "-m", "bench.bare_temporal", temporal_address, BARE_TASK_QUEUE],

@@ -22,7 +22,7 @@ CONCURRENCY = 50
 def _worker_state(stack: BenchStack) -> dict[str, float]:
     """The pool's memory (every process, MiB) and its workflow caches, summed."""
     found = merged([scrape(p) for p in stack.worker_metric_ports()])
-    state = {"rss_mib": round(sum(rss_mib(p) for p in stack.workers.pids()), 1)}
+    state = {"rss_mib": round(sum(rss_mib(p) for p in stack.worker_pids()), 1)}
     for name, samples in found.items():
         if "sticky_cache" in name and not name.endswith("_created"):
             state[name.removeprefix("temporal_")] = sum(v for _, v in samples)
@@ -33,8 +33,12 @@ async def run(stack: BenchStack) -> ScenarioResult:
     options = stack.options
     holds, hold_seconds = options.open_holds, options.open_hold_seconds
     result = ScenarioResult(NAME)
-    # Fresh processes: their memory and cache are this scenario's alone.
-    stack.start_workers(options.processes)
+    # Fresh processes: their memory and cache are this scenario's alone (not worth a restart at
+    # the test's tiny sizes, where the figures are not read).
+    if options.fresh_workers_for_holds or stack.worker_processes != options.processes:
+        stack.start_workers(options.processes)
+    else:
+        stack.stop_extra_workers()
     stack.start_api(1, hold_seconds=str(hold_seconds))
     idle = _worker_state(stack)
     samples: list[dict[str, Any]] = []

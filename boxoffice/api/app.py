@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from boxoffice.api import admin, admin_orders, events, health, orders, webhooks
+from boxoffice.api.sold_out_memo import SoldOutMemo
 from boxoffice.db.engine import create_engine, session_factory
 from boxoffice.observability.logging import configure_logging
 from boxoffice.observability.metrics import ApiMetrics, HttpMetricsMiddleware
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(admin_orders.router)
     app.state.metrics = metrics
+    app.state.sold_out = SoldOutMemo(settings.sold_out_memory_seconds)
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
 
     @app.get("/metrics", include_in_schema=False)

@@ -58,13 +58,16 @@ async def post_order(
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
+    request: Request,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderPublic | JSONResponse:
     """Hold seats: answers once the reservation is decided (201, or 409 sold out), or 202 with
     a Location to poll when it takes longer than a few seconds."""
     try:
-        outcome = await create_order(session, temporal, settings, body, idempotency_key)
+        outcome = await create_order(
+            session, temporal, settings, body, idempotency_key, request.app.state.sold_out
+        )
     except OrderRefused as refused:
         raise HTTPException(refused.status, refused.detail) from None
     except RPCError as error:
