@@ -36,7 +36,8 @@ class Options:
     hot_row_sql_updates: int = 5_000
     #: Scenario 5.
     open_holds: int = 2_000
-    open_hold_seconds: int = 150
+    #: Longer than opening them all takes (about 12/s here), so all are held at once.
+    open_hold_seconds: int = 300
     #: Restart the worker pool before open holds, so its memory and cache are theirs alone.
     fresh_workers_for_holds: bool = True
     #: Scenario 6: orders per configuration.
@@ -56,20 +57,23 @@ def preset(mode: str) -> Options:
     if mode == "default":
         return Options()
     if mode == "full":
-        return Options(mode="full", open_holds=10_000, open_hold_seconds=700, max_wait_seconds=1200)
+        return Options(
+            mode="full", open_holds=10_000, open_hold_seconds=1200, max_wait_seconds=1800
+        )
     if mode == "quick":
         return Options(
             mode="quick",
-            reservation_requests={1: 20, 10: 50, 50: 100},
-            pipeline_orders=60,
-            pipeline_concurrency=20,
+            reservation_requests={1: 10, 10: 30, 50: 100},
+            pipeline_orders=30,
+            pipeline_concurrency=10,
             flash_buyers=1_000,
-            flash_seats=50,
-            hot_row_orders=60,
-            hot_row_sql_updates=1_000,
-            open_holds=60,
-            open_hold_seconds=15,
-            scale_out_orders=30,
+            flash_seats=20,
+            hot_row_orders=40,
+            hot_row_sql_updates=500,
+            open_holds=30,
+            open_hold_seconds=10,
+            fresh_workers_for_holds=False,
+            scale_out_orders=15,
             max_wait_seconds=120,
         )
     if mode == "tiny":
