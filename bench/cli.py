@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +32,7 @@ def parse(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, dict[s
     for name in (
         "pipeline_orders",
         "pipeline_concurrency",
+        "pipeline_noop_orders",
         "flash_buyers",
         "flash_seats",
         "flash_concurrency",
@@ -48,6 +50,7 @@ def parse(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, dict[s
             "temporal_db",
             "pipeline_orders",
             "pipeline_concurrency",
+            "pipeline_noop_orders",
             "flash_buyers",
             "flash_seats",
             "flash_concurrency",
@@ -67,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     args, overrides = parse(argv)
     mode = "quick" if args.quick else "full" if args.full else "tiny" if args.tiny else "default"
     options = dataclasses.replace(preset(mode), **overrides)  # type: ignore[arg-type]
+    # Both stop the run the same way, with every process it started (a background job starts
+    # with SIGINT ignored, so set it too).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     results, _ = asyncio.run(run_benchmark(options, args.out))
     failed = [name for r in results for name, ok in r.checks.items() if not ok]
     if failed:

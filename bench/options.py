@@ -26,6 +26,8 @@ class Options:
     #: Scenario 2: orders through the whole pipeline, and buyers at once.
     pipeline_orders: int = 500
     pipeline_concurrency: int = 50
+    #: Orders in the second run, with charge/issue/store/email as no-ops (0: skip it).
+    pipeline_noop_orders: int = 300
     #: Scenario 3.
     flash_buyers: int = 10_000
     flash_seats: int = 1_000
@@ -66,6 +68,7 @@ def preset(mode: str) -> Options:
             reservation_requests={1: 10, 10: 30, 50: 100},
             pipeline_orders=30,
             pipeline_concurrency=10,
+            pipeline_noop_orders=20,
             flash_buyers=1_000,
             flash_seats=20,
             hot_row_orders=40,
@@ -83,6 +86,7 @@ def preset(mode: str) -> Options:
             reservation_requests={1: 3, 4: 8},
             pipeline_orders=4,
             pipeline_concurrency=4,
+            pipeline_noop_orders=3,
             flash_buyers=40,
             flash_seats=5,
             flash_concurrency=10,

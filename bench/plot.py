@@ -15,12 +15,13 @@ from bench.load import LoadResult
 from bench.outcome import ScenarioResult
 
 
-def _cdf(ax: Axes, load: LoadResult, style: str) -> None:
+def _cdf(ax: Axes, load: LoadResult, style: str, color: str) -> None:
     values = sorted(s.seconds * 1000 for s in load.samples)
     if not values:
         return
     shares = [(i + 1) / len(values) for i in range(len(values))]
-    ax.plot(values, shares, style, label=f"{load.label} (n={len(values)})", linewidth=1.4)
+    label = f"{load.label} (n={len(values)})"
+    ax.plot(values, shares, style, label=label, linewidth=1.4, color=color)
 
 
 def write_plot(path: Path, results: list[ScenarioResult], title: str) -> None:
@@ -39,8 +40,15 @@ def write_plot(path: Path, results: list[ScenarioResult], title: str) -> None:
         result = by_name.get(name)
         if result is None:
             continue
-        for load in result.loads:
-            _cdf(ax, load, "--" if load.label.startswith("bare") else "-")
+        # Loads come as (ours, baseline) pairs: one colour per pair, the baseline dashed.
+        for index, load in enumerate(result.loads):
+            bare = load.label.startswith("bare")
+            _cdf(
+                ax,
+                load,
+                "--" if bare else "-",
+                f"C{index // 2}" if name == "reservation" else f"C{index}",
+            )
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7, loc="lower right")
     for ax, names, heading in (

@@ -26,6 +26,8 @@ from boxoffice.ticket_codes import load_or_create_signing_key
 REPO = Path(__file__).resolve().parent.parent
 WEBHOOK_SECRET = "whsec_boxoffice_bench"
 BARE_TASK_QUEUE = "bench-bare"
+ALL_QUEUES = "purchases,payments,fulfilment"
+NOOP_READY = "no-op steps serving"
 #: Both HTTP apps run with exactly these uvicorn flags (plus --workers).
 UVICORN_FLAGS = (
     *("--host", "127.0.0.1", "--no-access-log", "--log-level", "warning"),
@@ -45,6 +47,7 @@ class BenchStack:
     api: Child
     workers: Child
     extra_workers: Child
+    noop_steps: Child
     bare_api: Child
     api_url: str = ""
     bare_api_url: str = ""
@@ -96,11 +99,23 @@ class BenchStack:
 
     # --- the worker pool -----------------------------------------------------------------
 
-    def start_workers(self, processes: int) -> None:
-        """(Re)start `boxoffice worker --processes N`; ready once every process polls."""
+    def start_workers(self, processes: int, queues: str = ALL_QUEUES) -> None:
+        """(Re)start `boxoffice worker --processes N --queues Q`; ready once every process
+        polls."""
         self.stop_extra_workers()
-        self.worker_metrics_base = self._start_pool(self.workers, processes)
+        self.worker_metrics_base = self._start_pool(self.workers, processes, queues)
         self.worker_processes = processes
+
+    def start_noop_steps(self) -> None:
+        """Serve the payments and fulfilment queues with no-op steps (`bench.noop_steps`)."""
+        log = self.noop_steps.log_file
+        before = log.read_text().count(NOOP_READY) if log.exists() else 0
+        self.noop_steps.start(
+            [sys.executable, "-m", "bench.noop_steps"],
+            self.env,
+            self.tmp,
+            ready=lambda: log.exists() and log.read_text().count(NOOP_READY) > before,
+        )
 
     def add_worker_process(self) -> None:
         """Scale out by one more worker process beside the running pool (as a deployment adds
@@ -111,7 +126,7 @@ class BenchStack:
         self.extra_workers.stop()
         self.extra_metrics_base = 0
 
-    def _start_pool(self, child: Child, processes: int) -> int:
+    def _start_pool(self, child: Child, processes: int, queues: str = ALL_QUEUES) -> int:
         base = free_port_run(2 * processes)
         env = {
             **self.env,
@@ -124,7 +139,10 @@ class BenchStack:
             return all(total(scrape(p), "temporal_num_pollers") > 0 for p in ports)
 
         child.start(
-            [sys.executable, "-m", "boxoffice.worker", "--processes", str(processes)],
+            [
+                *(sys.executable, "-m", "boxoffice.worker"),
+                *("--processes", str(processes), "--queues", queues),
+            ],
             env,
             self.tmp,
             ready=polling,
@@ -215,6 +233,7 @@ async def bench_stack(options: Options) -> AsyncIterator[BenchStack]:
             api=Child("API", logs / "api.log"),
             workers=Child("worker pool", logs / "worker.log"),
             extra_workers=Child("extra worker", logs / "extra-worker.log"),
+            noop_steps=Child("no-op steps", logs / "noop-steps.log"),
             bare_api=Child("bare API", logs / "bare-api.log"),
         )
         bare_worker = Child("bare worker", logs / "bare-worker.log")
@@ -222,6 +241,7 @@ async def bench_stack(options: Options) -> AsyncIterator[BenchStack]:
         stack.callback(found.bare_api.stop)
         stack.callback(found.workers.stop)
         stack.callback(found.extra_workers.stop)
+        stack.callback(found.noop_steps.stop)
         stack.callback(found.api.stop)
         bare_worker.start(
             [sys.executable, "-m", "bench.bare_temporal", temporal_address, BARE_TASK_QUEUE],

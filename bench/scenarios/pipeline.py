@@ -165,4 +165,43 @@ async def run(stack: BenchStack) -> ScenarioResult:
     }
     result.checks["every order completed"] = len(mine.completed_at) == count
     result.checks["every bare order completed"] = baseline.statuses() == {"200": count}
+    if options.pipeline_noop_orders:
+        noop = await _run_with_noop_steps(stack, options.pipeline_noop_orders, concurrency)
+        result.rows.append(
+            Row(
+                NAME,
+                f"same, charge/issue/store/email as no-ops ({options.pipeline_noop_orders})",
+                noop.throughput,
+                "/s",
+                bare_rate,
+                TARGET,
+            )
+        )
+        result.throughput.append(
+            Series(
+                "our pipeline, steps as no-ops: completed/s",
+                per_second(noop.completed_at, min(s.start for s in noop.load.samples)),
+            )
+        )
+        result.details["ours_with_noop_steps"] = {
+            "orders": options.pipeline_noop_orders,
+            "completed": len(noop.completed_at),
+            "throughput_per_s": round(noop.throughput, 2),
+            "steps": noop.steps,
+        }
+        result.checks["every order completed (no-op steps)"] = (
+            len(noop.completed_at) == options.pipeline_noop_orders
+        )
     return result
+
+
+async def _run_with_noop_steps(stack: BenchStack, count: int, concurrency: int) -> PipelineRun:
+    """Our workflow and reservation as they are; the steps behind Stripe, PDF, S3 and SMTP
+    replaced by no-ops in a process of their own (`bench.noop_steps`)."""
+    stack.start_workers(stack.options.processes, queues="purchases")
+    stack.start_noop_steps()
+    try:
+        return await run_ours(stack, count, concurrency, "our pipeline, steps as no-ops")
+    finally:
+        stack.noop_steps.stop()
+        stack.start_workers(stack.options.processes)
