@@ -14,6 +14,19 @@ from bench.options import SCENARIOS, preset
 from bench.run import run_benchmark
 
 RESULTS = Path(__file__).resolve().parent / "results"
+#: Options fields settable from the command line (`--flash-buyers 5000`).
+SIZES = (
+    "pipeline_orders",
+    "pipeline_concurrency",
+    "pipeline_noop_orders",
+    "flash_buyers",
+    "flash_seats",
+    "flash_concurrency",
+    "hot_row_orders",
+    "open_holds",
+    "open_hold_seconds",
+    "scale_out_orders",
+)
 
 
 def parse(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, dict[str, object]]:
@@ -29,36 +42,12 @@ def parse(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, dict[s
     parser.add_argument("--only", nargs="+", choices=SCENARIOS, help="run only these scenarios")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where results go")
     sizes = parser.add_argument_group("sizes (override the mode's)")
-    for name in (
-        "pipeline_orders",
-        "pipeline_concurrency",
-        "pipeline_noop_orders",
-        "flash_buyers",
-        "flash_seats",
-        "flash_concurrency",
-        "hot_row_orders",
-        "open_holds",
-        "open_hold_seconds",
-        "scale_out_orders",
-    ):
+    for name in SIZES:
         sizes.add_argument(f"--{name.replace('_', '-')}", type=int, dest=name)
     args = parser.parse_args(argv)
     overrides: dict[str, object] = {
         name: getattr(args, name)
-        for name in (
-            "processes",
-            "temporal_db",
-            "pipeline_orders",
-            "pipeline_concurrency",
-            "pipeline_noop_orders",
-            "flash_buyers",
-            "flash_seats",
-            "flash_concurrency",
-            "hot_row_orders",
-            "open_holds",
-            "open_hold_seconds",
-            "scale_out_orders",
-        )
+        for name in ("processes", "temporal_db", *SIZES)
         if getattr(args, name) is not None
     }
     if args.only:
