@@ -24,6 +24,19 @@ PARTS = (
 )
 
 
+#: CPU seconds of processes stopped during the run (restarts), by part, counted at their stop.
+_departed: dict[str, float] = {}
+
+
+def note_departure(pids: list[int]) -> None:
+    """Called just before stopping these processes, so their CPU time is not lost."""
+    processes = _processes()
+    for pid in pids:
+        if pid in processes:
+            _, cmdline, seconds = processes[pid]
+            _departed[_part(cmdline)] = _departed.get(_part(cmdline), 0.0) + seconds
+
+
 def _processes() -> dict[int, tuple[int, str, float]]:
     """pid -> (parent pid, command line, CPU seconds so far)."""
     found: dict[int, tuple[int, str, float]] = {}
@@ -48,10 +61,10 @@ def _part(cmdline: str) -> str:
     return next((name for word, name in PARTS if word in cmdline), "other (ours)")
 
 
-def snapshot(tmp: Path) -> dict[int, tuple[str, float]]:
+def snapshot(tmp: Path) -> dict[int | str, tuple[str, float]]:
     """CPU seconds so far of each of our processes (pid -> part, seconds): this process's
     descendants and the embedded PostgreSQL (which daemonises, so is found by its data
-    directory); pid 0 holds the whole machine's busy seconds."""
+    directory); "gone:<part>" the stopped ones; pid 0 the whole machine's busy seconds."""
     processes = _processes()
     ours = {os.getpid()} | {pid for pid, (_, cmd, _) in processes.items() if str(tmp) in cmd}
     grew = True
@@ -61,7 +74,10 @@ def snapshot(tmp: Path) -> dict[int, tuple[str, float]]:
             if parent in ours and pid not in ours:
                 ours.add(pid)
                 grew = True
-    found = {pid: (_part(processes[pid][1]), processes[pid][2]) for pid in ours if pid in processes}
+    found: dict[int | str, tuple[str, float]] = {
+        pid: (_part(processes[pid][1]), processes[pid][2]) for pid in ours if pid in processes
+    }
+    found.update({f"gone:{part}": (part, seconds) for part, seconds in _departed.items()})
     found[0] = ("machine busy", _machine_busy())
     return found
 
@@ -73,11 +89,13 @@ def _machine_busy() -> float:
 
 
 def spent(
-    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], wall: float
+    before: dict[int | str, tuple[str, float]],
+    after: dict[int | str, tuple[str, float]],
+    wall: float,
 ) -> dict[str, float]:
     """CPU seconds per part between two snapshots (processes started meanwhile count from zero;
-    those that ended meanwhile are missed). `others on the machine` is the busy time none of
-    ours accounts for: other people's work on a shared machine."""
+    those the harness stopped count up to their stop). `others on the machine` is the busy
+    time none of ours accounts for: other people's work on a shared machine."""
     used: dict[str, float] = {}
     for pid, (part, seconds) in after.items():
         if pid != 0:

@@ -12,6 +12,7 @@ from typing import IO
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench import cpu
 from boxoffice.devstack import services
 from boxoffice.devstack.ports import free_port, port_is_free
 
@@ -56,6 +57,7 @@ class Child:
 
     def stop(self) -> None:
         if self.proc is not None:
+            cpu.note_departure(self.pids())
             began = time.monotonic()
             services.stop_process(self.proc, name=self.name)
             print(f"bench: {self.name} stopped in {time.monotonic() - began:.1f} s", flush=True)
