@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dev test lint format fuzz chaos
+.PHONY: help venv dev test lint format fuzz chaos bench
 
 help:
 	@echo "make dev     start everything on embedded services (API :8000, Temporal UI :8233)"
@@ -16,6 +16,7 @@ help:
 	@echo "make format  apply ruff's formatting and safe fixes"
 	@echo "make fuzz    a long schemathesis run against the API as every role"
 	@echo "make chaos   kill workers, Temporal and Postgres, break Stripe, S3 and SMTP; check invariants"
+	@echo "make bench   the flash-sale benchmark beside same-run baselines (ARGS=--quick: ~1 min)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -33,13 +34,13 @@ dev: $(STAMP)
 	$(BIN)/boxoffice dev
 
 lint: $(STAMP)
-	$(BIN)/ruff check boxoffice tests
-	$(BIN)/ruff format --check boxoffice tests
-	$(BIN)/mypy --strict boxoffice tests
+	$(BIN)/ruff check boxoffice tests bench
+	$(BIN)/ruff format --check boxoffice tests bench
+	$(BIN)/mypy --strict boxoffice tests bench
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix boxoffice tests
-	$(BIN)/ruff format boxoffice tests
+	$(BIN)/ruff check --fix boxoffice tests bench
+	$(BIN)/ruff format boxoffice tests bench
 
 test: lint
 	$(BIN)/pytest -q --durations=15 -p no:cacheprovider
@@ -53,3 +54,7 @@ fuzz: $(STAMP)
 # The full fault-injection run (the issue's counts); `make test` runs a short version of it.
 chaos: $(STAMP)
 	BOXOFFICE_CHAOS=full $(BIN)/pytest tests/chaos -m chaos -q -p no:cacheprovider --durations=15
+
+# Starts its own stack on free ports; results go to bench/results/. ARGS=--quick, --full, ...
+bench: $(STAMP)
+	$(BIN)/python -m bench $(ARGS)

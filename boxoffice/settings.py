@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     # Support may lengthen a hold by at most this many minutes in all.
     max_hold_extension_minutes: int = Field(default=60, ge=0, le=24 * 60)
     reservation_wait_seconds: float = Field(default=5, gt=0, le=60)
+    # How long an API process refuses a ticket type it saw sold out without asking Postgres
+    # again (0: ask every time). A seat given back is on sale again at most this much later.
+    sold_out_memory_seconds: float = Field(default=1.0, ge=0, le=60)
     payment_timeout_seconds: int = Field(default=30, ge=1)
     step_timeout_seconds: int = Field(default=60, ge=1)
     step_max_attempts: int = Field(default=5, ge=1)

@@ -18,6 +18,7 @@ from boxoffice.api.body_limit import BodyLimitMiddleware
 from boxoffice.api.openapi_doc import install_openapi
 from boxoffice.api.outages import install_outage_handlers
 from boxoffice.api.security_headers import SecurityHeadersMiddleware
+from boxoffice.api.sold_out_memo import SoldOutMemo
 from boxoffice.auth.order_tokens import order_token_secret
 from boxoffice.auth.rate_limit import RateLimiter
 from boxoffice.auth.tokens import TokenVerifier
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(gate.router)
     app.include_router(codec.router)
     app.state.metrics = metrics
+    app.state.sold_out = SoldOutMemo(settings.sold_out_memory_seconds)
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     if settings.cors_origins:
         app.add_middleware(

@@ -2,7 +2,8 @@
 
 The order matters: (1) a repeated Idempotency-Key finds its order; (2) a ticket type that
 Postgres shows sold out is refused before any workflow starts, so a flash sale's losers cost no
-workflows; (3) update-with-start waits for the reservation, but only for a few seconds."""
+workflows (nor, for a moment after Postgres showed a type sold out, any query); (3)
+update-with-start waits for the reservation, but only for a few seconds."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from boxoffice import search_attributes as sa
 from boxoffice.api.schemas import OrderCreate
+from boxoffice.api.sold_out_memo import SoldOutMemo
 from boxoffice.db.models import Event, Order, TicketType
 from boxoffice.payloads import (
     RESERVATION_UPDATE_ID,
@@ -48,6 +50,7 @@ from boxoffice.workflows.purchase import PurchaseWorkflow
 log = logging.getLogger(__name__)
 _RETRY_SOON = "The seats could not be reserved just now; please retry in a few seconds."
 
+SOLD_OUT_DETAIL = "Not enough seats left."
 #: Namespace for order ids derived from Idempotency-Keys.
 _ORDER_ID_NAMESPACE = uuid.UUID("6f1c2a4e-8d0b-4a57-9c36-2f8e5d1b7a90")
 
@@ -131,12 +134,18 @@ async def validate_items(
     return [OrderItem(str(type_id), qty) for type_id, qty in sorted(quantities.items())]
 
 
-async def sold_out_line(session: AsyncSession, items: list[OrderItem]) -> str | None:
-    """Admission control: the first ticket type Postgres shows without enough seats."""
+async def sold_out_line(
+    session: AsyncSession, items: list[OrderItem], memo: SoldOutMemo | None = None
+) -> str | None:
+    """Admission control: the first ticket type Postgres shows without enough seats (one with
+    none left is remembered for a moment, see `SoldOutMemo`)."""
     for item in items:
         tt = await session.get(TicketType, uuid.UUID(item.ticket_type_id), populate_existing=True)
         if tt is not None and tt.available < item.quantity:
-            return f"Not enough seats left for {tt.name} ({tt.available} available)."
+            detail = f"Not enough seats left for {tt.name} ({tt.available} available)."
+            if memo is not None and tt.available == 0:
+                memo.remember(tt.event_id, tt.id, detail)
+            return detail
     return None
 
 
@@ -157,7 +166,12 @@ async def create_order(
     body: OrderCreate,
     idempotency_key: str | None,
     account: str | None = None,
+    memo: SoldOutMemo | None = None,
 ) -> CreateOutcome:
+    # A keyed request may belong to an order that took the last seats: it is looked up below.
+    refusal = memo.refusal(body) if idempotency_key is None and memo is not None else None
+    if refusal is not None:
+        raise OrderRefused(409, refusal)
     items = await validate_items(session, body, settings)
     order_id = order_id_for(idempotency_key)
     request_fingerprint = fingerprint(body, account)
@@ -165,7 +179,7 @@ async def create_order(
         existing = await session.get(Order, order_id)
         if existing is not None:
             return _answer_from_row(existing, request_fingerprint)
-    sold_out = await sold_out_line(session, items)
+    sold_out = await sold_out_line(session, items, memo)
     await session.rollback()  # hold no connection while waiting on Temporal
     if sold_out is not None and not (
         idempotency_key is not None and await workflow_exists(client, order_id)

@@ -93,7 +93,15 @@ async def post_order(
     )
     await enforce_rate_limit(request, f"orders:{buyer}", settings.rate_limit_orders_per_buyer)
     try:
-        outcome = await create_order(session, temporal, settings, body, idempotency_key, account)
+        outcome = await create_order(
+            session,
+            temporal,
+            settings,
+            body,
+            idempotency_key,
+            account,
+            memo=request.app.state.sold_out,
+        )
     except OrderRefused as refused:
         raise HTTPException(refused.status, refused.detail) from None
     except RPCError as error:
@@ -153,7 +161,7 @@ async def pay_order(
     """Pay the held seats. A decline answers 402 and the order stays reserved: try another
     card until the hold ends. 3-D Secure answers `requires_action` with the client secret."""
     await _require_order(session, order_id)
-    handle = temporal.get_workflow_handle_for(PurchaseWorkflow.run, order_id)
+    handle = temporal.get_workflow_handle(order_id, result_type=str)
     try:
         result = await asyncio.wait_for(
             handle.execute_update(PurchaseWorkflow.pay, PayRequest(body.payment_method)),
@@ -191,7 +199,7 @@ async def cancel_order(
     """During the hold: release the seats (`cancelled`). After payment, while the event's refund
     policy allows and no ticket was used: refund, void the tickets, release (`refunded`)."""
     await _require_order(session, order_id)
-    handle = temporal.get_workflow_handle_for(PurchaseWorkflow.run, order_id)
+    handle = temporal.get_workflow_handle(order_id, result_type=str)
     try:
         await handle.execute_update(
             PurchaseWorkflow.cancel, CancelRequest(reason=body.reason if body else None)

@@ -75,7 +75,7 @@ async def stripe_webhook(
 
 
 async def _tell_order(temporal: Client, order_id: str, payment_intent_id: str) -> None:
-    handle = temporal.get_workflow_handle_for(PurchaseWorkflow.run, order_id)
+    handle = temporal.get_workflow_handle(order_id, result_type=str)
     try:
         await handle.signal(PurchaseWorkflow.payment_succeeded, PaymentSucceeded(payment_intent_id))
     except RPCError as error:

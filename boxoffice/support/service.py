@@ -155,7 +155,7 @@ class SupportService:
 
     async def _workflow_state(self, order_id: str) -> dict[str, Any]:
         """The run's own view: its step (status query) and its activities' last failures."""
-        handle = self._temporal.get_workflow_handle_for(PurchaseWorkflow.run, order_id)
+        handle = self._temporal.get_workflow_handle(order_id, result_type=str)
         state: dict[str, Any] = {"url": self.temporal_url(order_id)}
         try:
             raw = (await handle.describe()).raw_description
@@ -261,7 +261,7 @@ class SupportService:
         async with self._sessions() as session:
             if await session.get(Order, order_id) is None:
                 raise SupportError("not_found", f"No order with id {order_id}.")
-        handle = self._temporal.get_workflow_handle_for(PurchaseWorkflow.run, order_id)
+        handle = self._temporal.get_workflow_handle(order_id, result_type=str)
         try:
             result = await call(handle)
             outcome = Outcome(order_id, action, True, None, result)

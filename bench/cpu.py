@@ -1,0 +1,108 @@
+"""Where the CPU went during a scenario: seconds per part of the stack (Linux /proc), and how
+much the rest of the machine (other people's work on a shared box) took meanwhile."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_TICK = os.sysconf("SC_CLK_TCK")
+#: First match wins: a part of the stack by a word of its command line.
+PARTS = (
+    ("bench.bare_api", "bare API"),
+    ("bench.bare_temporal", "bare worker"),
+    ("bench.mail_sink", "SMTP"),
+    ("bench.noop_steps", "no-op steps"),
+    ("boxoffice.api.app", "API"),
+    ("boxoffice.worker", "workers"),
+    ("multiprocessing", "workers"),  # a pool's spawned processes
+    ("temporal", "Temporal"),
+    ("postgres", "Postgres"),
+    ("localstripe", "Stripe emulator"),
+    ("moto", "S3 (moto)"),
+    ("-m bench", "load client"),
+)
+
+
+#: CPU seconds of processes stopped during the run (restarts), by part, counted at their stop.
+_departed: dict[str, float] = {}
+
+
+def note_departure(pids: list[int]) -> None:
+    """Called just before stopping these processes, so their CPU time is not lost."""
+    processes = _processes()
+    for pid in pids:
+        if pid in processes:
+            _, cmdline, seconds = processes[pid]
+            _departed[_part(cmdline)] = _departed.get(_part(cmdline), 0.0) + seconds
+
+
+def _processes() -> dict[int, tuple[int, str, float]]:
+    """pid -> (parent pid, command line, CPU seconds so far)."""
+    found: dict[int, tuple[int, str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        found[int(entry.name)] = (
+            int(fields[1]),
+            cmdline,
+            (int(fields[11]) + int(fields[12])) / _TICK,
+        )
+    return found
+
+
+def _part(cmdline: str) -> str:
+    return next((name for word, name in PARTS if word in cmdline), "other (ours)")
+
+
+def snapshot(tmp: Path) -> dict[int | str, tuple[str, float]]:
+    """CPU seconds so far of each of our processes (pid -> part, seconds): this process's
+    descendants and the embedded PostgreSQL (which daemonises, so is found by its data
+    directory); "gone:<part>" the stopped ones; pid 0 the whole machine's busy seconds."""
+    processes = _processes()
+    ours = {os.getpid()} | {pid for pid, (_, cmd, _) in processes.items() if str(tmp) in cmd}
+    grew = True
+    while grew:
+        grew = False
+        for pid, (parent, _, _) in processes.items():
+            if parent in ours and pid not in ours:
+                ours.add(pid)
+                grew = True
+    found: dict[int | str, tuple[str, float]] = {
+        pid: (_part(processes[pid][1]), processes[pid][2]) for pid in ours if pid in processes
+    }
+    found.update({f"gone:{part}": (part, seconds) for part, seconds in _departed.items()})
+    found[0] = ("machine busy", _machine_busy())
+    return found
+
+
+def _machine_busy() -> float:
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / _TICK
+
+
+def spent(
+    before: dict[int | str, tuple[str, float]],
+    after: dict[int | str, tuple[str, float]],
+    wall: float,
+) -> dict[str, float]:
+    """CPU seconds per part between two snapshots (processes started meanwhile count from zero;
+    those the harness stopped count up to their stop). `others on the machine` is the busy
+    time none of ours accounts for: other people's work on a shared machine."""
+    used: dict[str, float] = {}
+    for pid, (part, seconds) in after.items():
+        if pid != 0:
+            used[part] = used.get(part, 0.0) + seconds - before.get(pid, (part, 0.0))[1]
+    machine = after[0][1] - before[0][1]
+    result = {k: round(v, 1) for k, v in sorted(used.items(), key=lambda kv: -kv[1]) if v >= 0.05}
+    result["others on the machine"] = round(max(0.0, machine - sum(used.values())), 1)
+    result["wall"] = round(wall, 1)
+    result["cores"] = float(os.cpu_count() or 1)
+    return result

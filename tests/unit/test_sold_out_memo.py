@@ -1,0 +1,42 @@
+"""The API's short memory of sold-out ticket types: refuses only what it saw sold out, only for
+its time, and only for that event's type."""
+
+from __future__ import annotations
+
+import uuid
+
+from boxoffice.api.schemas import OrderCreate
+from boxoffice.api.sold_out_memo import SoldOutMemo
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _body(event_id: uuid.UUID, *type_ids: uuid.UUID) -> OrderCreate:
+    return OrderCreate.model_validate(
+        {
+            "event_id": str(event_id),
+            "items": [{"ticket_type_id": str(t), "quantity": 1} for t in type_ids],
+            "buyer": {"email": "ada@example.com", "name": "Ada"},
+        }
+    )
+
+
+def test_refuses_a_remembered_type_until_its_time_runs_out() -> None:
+    clock = Clock()
+    memo = SoldOutMemo(ttl_seconds=1.0, clock=clock)
+    event, gone, other = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    memo.remember(event, gone, "Not enough seats left for General (0 available).")
+
+    assert memo.refusal(_body(event, gone)) == "Not enough seats left for General (0 available)."
+    assert memo.refusal(_body(event, other, gone)) is not None  # any line sold out refuses
+    assert memo.refusal(_body(event, other)) is None
+    assert memo.refusal(_body(uuid.uuid4(), gone)) is None  # the pair, not the type alone
+
+    clock.now += 1.01
+    assert memo.refusal(_body(event, gone)) is None  # seats may be back: ask Postgres again
