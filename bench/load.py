@@ -17,6 +17,9 @@ from typing import Any
 
 import aiohttp
 
+from boxoffice.auth.tokens import mint_token
+from boxoffice.settings import Settings
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -121,6 +124,7 @@ class Http:
     def __init__(self, base_url: str, concurrency: int, timeout: float = 120) -> None:
         self._session = aiohttp.ClientSession(
             base_url,
+            headers=staff_headers(),
             connector=aiohttp.TCPConnector(limit=concurrency + 10),
             timeout=aiohttp.ClientTimeout(total=timeout),
         )
@@ -145,6 +149,18 @@ async def _json(response: aiohttp.ClientResponse) -> Any:
         await response.read()
         return None
     return await response.json()
+
+
+#: The stack's API trusts tokens signed with this (stack.py puts it in the environment).
+AUTH_SECRET = "bench-auth-secret-of-enough-length"
+
+
+def staff_headers() -> dict[str, str]:
+    """Every role, so one client creates events, buys and reads any order: the bench measures
+    the API's work, and token checks are part of it."""
+    settings = Settings(auth_secret=AUTH_SECRET, _env_file=None)
+    token = mint_token(settings, "bench", ["admin", "support", "gate"])
+    return {"Authorization": f"Bearer {token}"}
 
 
 def http_client(base_url: str, concurrency: int) -> Http:

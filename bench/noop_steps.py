@@ -14,7 +14,6 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from temporalio import activity
-from temporalio.client import Client
 from temporalio.worker import Worker
 
 from boxoffice.db.engine import create_engine, session_factory
@@ -28,6 +27,7 @@ from boxoffice.payloads import (
     StoredDocument,
 )
 from boxoffice.settings import get_settings
+from boxoffice.temporal_client import connect
 
 
 class NoopSteps:
@@ -61,7 +61,8 @@ async def serve() -> None:
     settings = get_settings()
     engine = create_engine(settings)
     steps = NoopSteps(session_factory(engine))
-    client = await Client.connect(settings.temporal_address)
+    # The system's own client: its payload codec reads what the API's client encrypted.
+    client = await connect(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

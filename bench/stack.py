@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 from temporalio.client import Client
 
+from bench.load import AUTH_SECRET
 from bench.options import Options
 from bench.processes import Child, free_port_run, scrape, total
 from boxoffice.db.migrate import upgrade
@@ -223,6 +224,12 @@ async def bench_stack(options: Options) -> AsyncIterator[BenchStack]:
             "HOLD_SECONDS": "7200",
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
+            "AUTH_SECRET": AUTH_SECRET,
+            # Every bench buyer comes from one address with one email: abuse limits off.
+            "RATE_LIMIT_ORDERS_PER_CLIENT": "0",
+            "RATE_LIMIT_ORDERS_PER_BUYER": "0",
+            "RATE_LIMIT_VALIDATIONS_PER_CLIENT": "0",
+            "MAX_TICKETS_PER_BUYER_PER_EVENT": "0",
         }
         temporal = await Client.connect(temporal_address)
         found = BenchStack(

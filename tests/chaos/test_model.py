@@ -24,6 +24,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from boxoffice.auth.tokens import mint_token
 from boxoffice.payloads import CancelRequest, PayRequest, SupportAction
 from tests.chaos.buyers import statuses
 from tests.chaos.cluster import Cluster
@@ -58,7 +59,7 @@ class PurchaseModel(RuleBasedStateMachine):
         self.expected: dict[str, Expected] = {}
         self.available = CAPACITY
         self.storage_broken = False
-        self.event = _create_event(self.runtime.cluster.api_url)
+        self.event = _create_event(self.runtime.cluster)
 
     # --- the buyer ----------------------------------------------------------------------------
 
@@ -173,8 +174,9 @@ class PurchaseModel(RuleBasedStateMachine):
             await asyncio.sleep(0.1)
 
 
-def _create_event(api_url: str) -> dict[str, Any]:
-    with httpx.Client(base_url=api_url, trust_env=False, timeout=30) as http:
+def _create_event(cluster: Cluster) -> dict[str, Any]:
+    admin = {"Authorization": f"Bearer {mint_token(cluster.settings, 'model', ['admin'])}"}
+    with httpx.Client(base_url=cluster.api_url, trust_env=False, timeout=30, headers=admin) as http:
         response = http.post(
             "/events",
             json={
