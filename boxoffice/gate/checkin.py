@@ -69,7 +69,7 @@ class CheckIn:
                     return ScanAnswer.model_validate(first)
             answer = await self._answer_online(s, code, gate, event_id)
             if scan_id is not None:
-                await _finish_scan(s, scan_id, answer.result, answer.ticket, answer)
+                await _finish_scan(s, scan_id, answer)
         return answer
 
     async def _answer_online(
@@ -125,7 +125,7 @@ class CheckIn:
                     results.append(OfflineScanAnswer.model_validate(first))
                     continue
                 answer = await self._answer_offline(s, event_id, gate, scan)
-                await _finish_scan(s, scan.scan_id, answer.result, answer.ticket, answer)
+                await _finish_scan(s, scan.scan_id, answer)
                 results.append(answer)
         return OfflineScansAnswer(
             event_id=event_id,
@@ -270,17 +270,14 @@ async def _claim_scan_id(
 
 
 async def _finish_scan(
-    s: AsyncSession,
-    scan_id: str,
-    result: str,
-    ticket: TicketAtGate | None,
-    answer: ScanAnswer | OfflineScanAnswer,
+    s: AsyncSession, scan_id: str, answer: ScanAnswer | OfflineScanAnswer
 ) -> None:
+    ticket = answer.ticket
     await s.execute(
         update(Scan)
         .where(Scan.id == scan_id)
         .values(
-            result=result,
+            result=answer.result,
             ticket_id=ticket.id if ticket else None,
             event_id=ticket.event_id if ticket else None,
             response=answer.model_dump(mode="json"),
