@@ -44,6 +44,11 @@ class OrderItem:
     quantity: int
 
 
+def buyer_key(account: str | None, email: str) -> str:
+    """Who a buyer is for per-buyer limits: their account, or their email for a guest."""
+    return f"sub:{account}" if account else f"email:{email.strip().lower()}"
+
+
 @dataclass
 class Buyer:
     email: str
@@ -54,7 +59,7 @@ class Buyer:
 
     @property
     def cap_key(self) -> str:
-        return f"sub:{self.account}" if self.account else f"email:{self.email.strip().lower()}"
+        return buyer_key(self.account, self.email)
 
 
 @dataclass

@@ -34,7 +34,7 @@ from boxoffice.api.schemas import (
 )
 from boxoffice.auth.order_tokens import order_token
 from boxoffice.db.models import Order
-from boxoffice.payloads import CancelRequest, PayRequest
+from boxoffice.payloads import CancelRequest, PayRequest, buyer_key
 from boxoffice.s3 import read_object
 from boxoffice.workflows.purchase import PurchaseWorkflow
 
@@ -87,7 +87,7 @@ async def post_order(
     With a bearer token the order belongs to that account; without one (guest checkout) the
     answer's `access_token` is what proves the order is yours."""
     account = principal.subject if principal is not None else None
-    buyer = f"sub:{account}" if account else f"email:{str(body.buyer.email).lower()}"
+    buyer = buyer_key(account, str(body.buyer.email))
     await enforce_rate_limit(
         request, f"orders:ip:{client_address(request)}", settings.rate_limit_orders_per_client
     )
