@@ -22,6 +22,7 @@ from bench.processes import Child, free_port_run, scrape, total
 from boxoffice.db.migrate import upgrade
 from boxoffice.devstack import services
 from boxoffice.devstack.ports import free_port, wait_for_port
+from boxoffice.settings import ABUSE_LIMITS_OFF
 from boxoffice.ticket_codes import load_or_create_signing_key
 
 REPO = Path(__file__).resolve().parent.parent
@@ -226,10 +227,7 @@ async def bench_stack(options: Options) -> AsyncIterator[BenchStack]:
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AUTH_SECRET": AUTH_SECRET,
             # Every bench buyer comes from one address with one email: abuse limits off.
-            "RATE_LIMIT_ORDERS_PER_CLIENT": "0",
-            "RATE_LIMIT_ORDERS_PER_BUYER": "0",
-            "RATE_LIMIT_VALIDATIONS_PER_CLIENT": "0",
-            "MAX_TICKETS_PER_BUYER_PER_EVENT": "0",
+            **{name.upper(): str(value) for name, value in ABUSE_LIMITS_OFF.items()},
         }
         temporal = await Client.connect(temporal_address)
         found = BenchStack(

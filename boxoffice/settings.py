@@ -14,6 +14,15 @@ from boxoffice.payload_encryption.keys import choose_current_key_id, parse_keys
 #: Stripe key used against the local emulator, which accepts any key.
 LOCAL_STRIPE_KEY = "sk_test_boxoffice_local"
 
+#: Every abuse limit turned off: for load that is one client and one buyer on purpose (the test
+#: stacks, the chaos cluster, the benchmark). A new limit belongs here too.
+ABUSE_LIMITS_OFF: dict[str, int] = {
+    "rate_limit_orders_per_client": 0,
+    "rate_limit_orders_per_buyer": 0,
+    "rate_limit_validations_per_client": 0,
+    "max_tickets_per_buyer_per_event": 0,
+}
+
 
 class Settings(BaseSettings):
     """Every knob of the system. Unset embedded parts (database, Stripe, S3, SMTP) are started by

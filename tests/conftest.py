@@ -30,7 +30,7 @@ from boxoffice.db.engine import create_engine, session_factory
 from boxoffice.db.migrate import upgrade
 from boxoffice.devstack import services
 from boxoffice.devstack.ports import free_port
-from boxoffice.settings import Settings
+from boxoffice.settings import ABUSE_LIMITS_OFF, Settings
 from boxoffice.temporal_client import connect
 from boxoffice.worker import QUEUE_KINDS, build_workers
 
@@ -124,10 +124,7 @@ def stack_settings(found: Services, **overrides: object) -> Settings:
         "order_token_secret": "test-order-token-secret",
         # Off here: tests buy hundreds of orders from one address and one buyer. The tests of
         # the limits themselves turn them on.
-        "rate_limit_orders_per_client": 0,
-        "rate_limit_orders_per_buyer": 0,
-        "rate_limit_validations_per_client": 0,
-        "max_tickets_per_buyer_per_event": 0,
+        **ABUSE_LIMITS_OFF,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -25,7 +25,7 @@ from boxoffice.db.engine import create_engine, session_factory
 from boxoffice.db.migrate import upgrade
 from boxoffice.devstack import services
 from boxoffice.s3 import ensure_bucket, make_s3_client
-from boxoffice.settings import Settings
+from boxoffice.settings import ABUSE_LIMITS_OFF, Settings
 from boxoffice.temporal_client import connect
 from boxoffice.worker import QUEUE_KINDS
 from tests.chaos.fault_proxy import FaultProxy
@@ -94,10 +94,7 @@ def chaos_settings(tmp: Path, **values: object) -> Settings:
         "auth_secret": "chaos-auth-secret-of-enough-length",
         "order_token_secret": "chaos-order-token-secret",
         # Chaos buyers are many orders from one address and one buyer.
-        "rate_limit_orders_per_client": 0,
-        "rate_limit_orders_per_buyer": 0,
-        "rate_limit_validations_per_client": 0,
-        "max_tickets_per_buyer_per_event": 0,
+        **ABUSE_LIMITS_OFF,
     }
     defaults.update(values)
     return Settings(_env_file=None, **defaults)  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from boxoffice.api.app import create_app
-from boxoffice.settings import Settings
+from boxoffice.settings import ABUSE_LIMITS_OFF, Settings
 
 
 def _client(tmp_path: Path, **settings: object) -> httpx.AsyncClient:
@@ -62,3 +62,16 @@ async def test_oversized_bodies_are_refused_before_reading(tmp_path: Path) -> No
     for response in (declared, streamed):
         assert response.status_code == 413
         assert response.json() == {"detail": "The request body is larger than 2048 bytes."}
+
+
+def test_the_limits_off_switch_names_every_abuse_limit(tmp_path: Path) -> None:
+    # Settings ignore unknown names, so a misspelt key would leave a limit on unnoticed.
+    limits = {
+        name
+        for name in Settings.model_fields
+        if name.startswith(("rate_limit_", "max_tickets_per_buyer"))
+        and name != "rate_limit_window_seconds"
+    }
+    assert set(ABUSE_LIMITS_OFF) == limits
+    off = Settings(data_dir=tmp_path, **ABUSE_LIMITS_OFF)  # type: ignore[arg-type]
+    assert all(getattr(off, name) == 0 for name in limits)
