@@ -21,6 +21,12 @@ def codes_in_image(data: bytes) -> list[str]:
         picture.load()
     except (UnidentifiedImageError, OSError) as error:
         raise UnreadableImage(f"not an image: {error}") from None
+    return codes_in_picture(picture)
+
+
+def codes_in_picture(picture: Image.Image) -> list[str]:
+    """Texts of the QR codes in an opened picture. Only QR codes: any other format could read
+    a phantom barcode out of a QR code's modules."""
     # Greyscale: zxing reads luminance, and it copes with any mode Pillow converts from.
     only_qr = zxingcpp.BarcodeFormats((zxingcpp.BarcodeFormat.QRCode,))
     found = zxingcpp.read_barcodes(picture.convert("L"), formats=only_qr)
