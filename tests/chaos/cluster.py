@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,10 +102,8 @@ def chaos_settings(tmp: Path, **values: object) -> Settings:
 def chaos_cluster(tmp: Path) -> Iterator[Cluster]:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    pg_parent = Path(tempfile.mkdtemp(prefix="boxoffice-chaos-pg-"))
-    pg_parent.chmod(0o755)
     with contextlib.ExitStack() as stack:
-        stack.callback(shutil.rmtree, pg_parent, True)
+        pg_parent = stack.enter_context(services.scratch_dir("boxoffice-chaos-pg-"))
         database_url = stack.enter_context(services.postgres(pg_parent / "data"))
         postgres = Postgres(pg_parent / "data", database_url)
         stack.callback(postgres.stop_for_good)
