@@ -130,6 +130,12 @@ class Settings(BaseSettings):
     # How long an API process refuses a ticket type it saw sold out without asking Postgres
     # again (0: ask every time). A seat given back is on sale again at most this much later.
     sold_out_memory_seconds: float = Field(default=1.0, ge=0, le=60)
+    # How long seats let through admission control count against other buyers while the
+    # order's workflow has not reserved them. Each reservation lets go of its own at once, so
+    # this only bounds how long a seat stays off sale after its API process died mid-request;
+    # an admission that lapses while its reservation is still queued (Temporal far behind)
+    # lets one more buyer in, who may be refused by the workflow instead of at once.
+    admission_lease_seconds: float = Field(default=60, gt=0, le=3600)
     payment_timeout_seconds: int = Field(default=30, ge=1)
     step_timeout_seconds: int = Field(default=60, ge=1)
     step_max_attempts: int = Field(default=5, ge=1)

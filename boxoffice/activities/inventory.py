@@ -114,6 +114,7 @@ class InventoryActivities:
                 )
             )
         await self._count_for_buyer(session, event.id, request.buyer.cap_key, lines)
+        await _end_admission(session, request.order_id)
         total = sum(line.quantity * line.unit_price for line in lines)
         session.add(
             Order(
@@ -181,6 +182,7 @@ class InventoryActivities:
         items: list[OrderItem],
         reason: str,
     ) -> None:
+        await _end_admission(session, request.order_id)
         event = await session.get(Event, uuid.UUID(request.event_id))
         if event is None:
             return
@@ -279,6 +281,13 @@ class InventoryActivities:
                 session, change.order_id, change.status, change.error, keep_error=True
             )
         return Done(changed=changed)
+
+
+async def _end_admission(session: AsyncSession, order_id: str) -> None:
+    """The order's reservation is decided: the seats admission control let it ask for stop
+    counting against other buyers, in the transaction that took them (or recorded the refusal),
+    so no moment counts them twice or not at all."""
+    await session.execute(text("DELETE FROM admissions WHERE order_id = :id"), {"id": order_id})
 
 
 def _refund_deadline(event: Event) -> datetime:

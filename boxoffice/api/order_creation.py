@@ -1,13 +1,15 @@
 """`POST /orders`: idempotency lookup, admission control, then update-with-start.
 
-The order matters: (1) a repeated Idempotency-Key finds its order; (2) a ticket type that
-Postgres shows sold out is refused before any workflow starts, so a flash sale's losers cost no
-workflows (nor, for a moment after Postgres showed a type sold out, any query); (3)
+The order matters: (1) a repeated Idempotency-Key finds its order; (2) admission control
+(`admission.py`) refuses a request that the seats left, less those other buyers' reservations
+are already on their way to take, cannot cover, before any workflow starts: a flash sale's
+losers cost no workflow (nor, for a moment after a type showed no seat free, any query); (3)
 update-with-start waits for the reservation, but only for a few seconds."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -33,6 +35,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from boxoffice import search_attributes as sa
+from boxoffice.api.admission import admit, withdraw
 from boxoffice.api.schemas import OrderCreate
 from boxoffice.api.sold_out_memo import SoldOutMemo
 from boxoffice.db.models import Event, Order, TicketType
@@ -134,21 +137,6 @@ async def validate_items(
     return [OrderItem(str(type_id), qty) for type_id, qty in sorted(quantities.items())]
 
 
-async def sold_out_line(
-    session: AsyncSession, items: list[OrderItem], memo: SoldOutMemo | None = None
-) -> str | None:
-    """Admission control: the first ticket type Postgres shows without enough seats (one with
-    none left is remembered for a moment, see `SoldOutMemo`)."""
-    for item in items:
-        tt = await session.get(TicketType, uuid.UUID(item.ticket_type_id), populate_existing=True)
-        if tt is not None and tt.available < item.quantity:
-            detail = f"Not enough seats left for {tt.name} ({tt.available} available)."
-            if memo is not None and tt.available == 0:
-                memo.remember(tt.event_id, tt.id, detail)
-            return detail
-    return None
-
-
 async def workflow_exists(client: Client, order_id: str) -> bool:
     try:
         await client.get_workflow_handle(order_id).describe()
@@ -179,13 +167,45 @@ async def create_order(
         existing = await session.get(Order, order_id)
         if existing is not None:
             return _answer_from_row(existing, request_fingerprint)
-    sold_out = await sold_out_line(session, items, memo)
-    await session.rollback()  # hold no connection while waiting on Temporal
-    if sold_out is not None and not (
-        idempotency_key is not None and await workflow_exists(client, order_id)
-    ):
-        raise OrderRefused(409, sold_out)
-    if idempotency_key is not None and await _closed_without_order(client, order_id):
+    sold_out = await admit(session, order_id, items, settings.admission_lease_seconds, memo)
+    if sold_out is None:
+        await session.commit()  # other buyers' admissions count it from now on
+    else:
+        await session.rollback()
+        if not (idempotency_key is not None and await workflow_exists(client, order_id)):
+            raise OrderRefused(409, sold_out)
+    # No connection is held while waiting on Temporal (the session's transaction has ended).
+    try:
+        return await _start_and_ask(
+            session,
+            client,
+            settings,
+            body,
+            items,
+            order_id,
+            request_fingerprint,
+            account,
+            keyed=idempotency_key is not None,
+        )
+    except Exception:
+        # No reservation will follow this admission (or one is already on its way, and the
+        # seats it counted are let go a little early: nothing is sold without the UPDATE).
+        await _withdraw_quietly(session, order_id)
+        raise
+
+
+async def _start_and_ask(
+    session: AsyncSession,
+    client: Client,
+    settings: Settings,
+    body: OrderCreate,
+    items: list[OrderItem],
+    order_id: str,
+    request_fingerprint: str,
+    account: str | None,
+    keyed: bool,
+) -> CreateOutcome:
+    if keyed and await _closed_without_order(client, order_id):
         # Its run gave up (the database was away) without taking seats or writing the order
         # (else the lookup above found its row), so this key tries again in a new run, started
         # on its own: an update-with-start would only read the closed run's answer.
@@ -224,6 +244,17 @@ async def create_order(
         log.warning("order %s: reservation rejected: %s", order_id, answer.reason)
         raise OrderRefused(503, _RETRY_SOON)
     return CreateOutcome(order_id, decided=True)
+
+
+async def _withdraw_quietly(session: AsyncSession, order_id: str) -> None:
+    """Best effort: when the database is what failed, the admission lapses by itself."""
+    try:
+        await withdraw(session, order_id)
+        await session.commit()
+    except Exception:  # the original error is the one to report
+        log.warning("order %s: could not withdraw its admission; it lapses", order_id)
+        with contextlib.suppress(Exception):
+            await session.rollback()
 
 
 def _workflow_input(

@@ -10,6 +10,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -63,6 +64,29 @@ class TicketType(Base):
         UniqueConstraint("event_id", "name"),
         CheckConstraint("price >= 0", name="price_nonnegative"),
         CheckConstraint("available >= 0 AND available <= capacity", name="available_in_range"),
+    )
+
+
+class Admission(Base):
+    """Seats a buyer was let ask for while the order's workflow reserves them.
+
+    Admission control counts these against the seats left, so a flash sale starts only as many
+    workflows as there are seats and refuses everyone else at once. The reservation (taken or
+    refused) deletes its order's rows in its own transaction; rows of an order that never got
+    that far (its API process died) stop counting at `expires_at`."""
+
+    __tablename__ = "admissions"
+
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ticket_type_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("ticket_types.id"), primary_key=True
+    )
+    quantity: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="admission_quantity_positive"),
+        Index("ix_admissions_ticket_type_expires", "ticket_type_id", "expires_at"),
     )
 
 
