@@ -52,7 +52,7 @@ class CodecPayloads(BaseModel):
     payloads: list[CodecPayload] = Field(max_length=MAX_PAYLOADS)
 
 
-def cors_headers(request: Request, settings: SettingsDep) -> dict[str, str]:
+async def cors_headers(request: Request, settings: SettingsDep) -> dict[str, str]:
     """CORS response headers for the request's origin when it is allowed, else none."""
     origin = request.headers.get("origin")
     if origin is None or origin.rstrip("/") not in settings.codec_origins:
@@ -101,7 +101,7 @@ class CodecCall:
         )
 
 
-def codec_call(
+async def codec_call(
     client: TemporalDep,
     settings: SettingsDep,
     cors: CorsDep,

@@ -1,4 +1,7 @@
-"""Request dependencies: settings, a database session, the Temporal client."""
+"""Request dependencies: settings, a database session, the Temporal client.
+
+All are `async def`, though none awaits: FastAPI runs a plain `def` dependency in its thread
+pool, which cost a refusal under load more than the rest of its work (`make bench`)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from temporalio.client import Client
 from boxoffice.settings import Settings
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -23,13 +26,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+async def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
     """For routes that open their own transactions."""
     sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
     return sessions
 
 
-def get_temporal(request: Request) -> Client:
+async def get_temporal(request: Request) -> Client:
     client: Client = request.app.state.temporal
     return client
 

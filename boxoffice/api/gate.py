@@ -32,14 +32,14 @@ _gate = require_roles("gate", "admin")
 _reports = require_roles("admin", "support", "gate")
 
 
-def get_public_keys(request: Request) -> dict[str, Ed25519PublicKey]:
+async def get_public_keys(request: Request) -> dict[str, Ed25519PublicKey]:
     keys: dict[str, Ed25519PublicKey] = request.app.state.ticket_public_keys
     return keys
 
 
-def get_check_in(request: Request) -> CheckIn:
+async def get_check_in(request: Request) -> CheckIn:
     sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
-    return CheckIn(sessions, get_public_keys(request))
+    return CheckIn(sessions, await get_public_keys(request))
 
 
 PublicKeysDep = Annotated[dict[str, Ed25519PublicKey], Depends(get_public_keys)]

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from boxoffice.api.app import create_app
+from tests.app_routes import route_entries
 from tests.conftest import Stack
 from tests.integration.purchase_helpers import create_event, order_body, wait_for_status
 
@@ -80,18 +81,13 @@ RULES: dict[tuple[str, str], dict[Caller, Expect] | str] = {
 
 
 def app_routes() -> set[tuple[str, str]]:
-    """(method, path) of every route the app serves, in included routers too. Recent FastAPI
-    versions keep an included router as one entry that knows its routes' full paths; older
-    ones flatten them into plain routes."""
-    found: set[tuple[str, str]] = set()
-    for route in create_app().routes:
-        contexts = getattr(route, "effective_route_contexts", None)
-        entries: list[Any] = list(contexts()) if contexts is not None else [route]
-        for entry in entries:
-            for method in getattr(entry, "methods", None) or ():
-                if method != "HEAD":
-                    found.add((method, entry.path))
-    return found
+    """(method, path) of every route the app serves."""
+    return {
+        (method, entry.path)
+        for entry in route_entries(create_app())
+        for method in getattr(entry, "methods", None) or ()
+        if method != "HEAD"
+    }
 
 
 def test_every_route_has_an_access_rule() -> None:
