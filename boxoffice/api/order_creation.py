@@ -167,13 +167,14 @@ async def create_order(
         existing = await session.get(Order, order_id)
         if existing is not None:
             return _answer_from_row(existing, request_fingerprint)
+    await session.rollback()  # the admission commits on its own
     sold_out = await admit(session, order_id, items, settings.admission_lease_seconds, memo)
-    if sold_out is None:
-        await session.commit()  # other buyers' admissions count it from now on
-    else:
-        await session.rollback()
-        if not (idempotency_key is not None and await workflow_exists(client, order_id)):
-            raise OrderRefused(409, sold_out)
+    if sold_out is not None and not (
+        idempotency_key is not None and await workflow_exists(client, order_id)
+    ):
+        raise OrderRefused(409, sold_out)
+    if sold_out is None and memo is not None:
+        memo.forget(body)
     # No connection is held while waiting on Temporal (the session's transaction has ended).
     try:
         return await _start_and_ask(

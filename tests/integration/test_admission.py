@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from temporalio.testing import ActivityEnvironment
 
@@ -19,7 +20,7 @@ from tests.integration.purchase_helpers import available, create_event, general,
 
 
 async def _admit(stack: Stack, order_id: str, type_id: str, quantity: int = 1) -> str | None:
-    async with stack.sessions() as session, session.begin():
+    async with stack.sessions() as session:
         return await admit(session, order_id, [OrderItem(type_id, quantity)], lease_seconds=60)
 
 
@@ -53,6 +54,23 @@ async def test_concurrent_buyers_are_admitted_for_the_seats_left_only(stack: Sta
         await withdraw(session, admitted[1])
     assert await _admit(stack, ids[-1] + "_late", type_id) is None
     assert await _admit(stack, ids[-1] + "_later", type_id) is not None
+
+
+async def test_an_order_is_admitted_for_all_its_types_or_none(stack: Stack) -> None:
+    async with stack.http() as http:
+        event = await create_event(http, capacity=10)
+    general_id = general(event)
+    vip_id = next(t["id"] for t in event["ticket_types"] if t["name"] == "VIP")  # 5 seats
+    both = sorted([OrderItem(general_id, 2), OrderItem(vip_id, 6)], key=lambda i: i.ticket_type_id)
+    async with stack.sessions() as session:
+        refusal = await admit(session, f"ord_adm_{uuid.uuid4().hex}", both, lease_seconds=60)
+        assert refusal == "Not enough seats left for VIP (5 available)."
+        # The General seats it could have had were not admitted either.
+        assert await _admitted(stack, general_id) == {}
+        # The admission commits on its own, so it refuses to run inside a caller's transaction.
+        await session.execute(text("SELECT 1"))
+        with pytest.raises(RuntimeError, match="commits on its own"):
+            await admit(session, "ord_adm_x", both, lease_seconds=60)
 
 
 async def test_a_reservation_ends_its_admission_in_its_own_transaction(stack: Stack) -> None:

@@ -39,4 +39,23 @@ def test_refuses_a_remembered_type_until_its_time_runs_out() -> None:
     assert memo.refusal(_body(uuid.uuid4(), gone)) is None  # the pair, not the type alone
 
     clock.now += 1.01
-    assert memo.refusal(_body(event, gone)) is None  # seats may be back: ask Postgres again
+    # Seats may be back: one request asks Postgres, the others are still refused meanwhile.
+    assert memo.refusal(_body(event, gone)) is None
+    assert memo.refusal(_body(event, gone)) is not None
+    # Postgres let it through: the type is on sale again for everyone.
+    memo.forget(_body(event, gone))
+    assert memo.refusal(_body(event, gone)) is None
+    assert memo.refusal(_body(event, gone)) is None
+
+
+def test_a_question_that_never_came_back_is_asked_again_after_one_more_period() -> None:
+    clock = Clock()
+    memo = SoldOutMemo(ttl_seconds=1.0, clock=clock)
+    event, gone = uuid.uuid4(), uuid.uuid4()
+    memo.remember(event, gone, "gone")
+    clock.now += 1.5
+    assert memo.refusal(_body(event, gone)) is None  # this request failed before remembering
+    clock.now += 0.5
+    assert memo.refusal(_body(event, gone)) == "gone"
+    clock.now += 0.6
+    assert memo.refusal(_body(event, gone)) is None
