@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     # this only bounds how long a seat stays off sale after its API process died mid-request;
     # an admission that lapses while its reservation is still queued (Temporal far behind)
     # lets one more buyer in, who may be refused by the workflow instead of at once.
+    # Requests per ticket type one API process lets ask Postgres for admission at once; the
+    # rest wait their turn and may then be refused from the sold-out memory instead.
+    admissions_at_once_per_type: int = Field(default=8, ge=1, le=1000)
     admission_lease_seconds: float = Field(default=60, gt=0, le=3600)
     payment_timeout_seconds: int = Field(default=30, ge=1)
     step_timeout_seconds: int = Field(default=60, ge=1)

@@ -35,7 +35,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from boxoffice import search_attributes as sa
-from boxoffice.api.admission import admit, withdraw
+from boxoffice.api.admission import admit, begin_autocommit, withdraw
+from boxoffice.api.admission_turns import AdmissionTurns
 from boxoffice.api.schemas import OrderCreate
 from boxoffice.api.sold_out_memo import SoldOutMemo
 from boxoffice.db.models import Event, Order, TicketType
@@ -155,20 +156,24 @@ async def create_order(
     idempotency_key: str | None,
     account: str | None = None,
     memo: SoldOutMemo | None = None,
+    turns: AdmissionTurns | None = None,
 ) -> CreateOutcome:
     # A keyed request may belong to an order that took the last seats: it is looked up below.
-    refusal = memo.refusal(body) if idempotency_key is None and memo is not None else None
-    if refusal is not None:
-        raise OrderRefused(409, refusal)
-    items = await validate_items(session, body, settings)
+    remembered = memo if idempotency_key is None else None
+    _refuse_if_remembered(remembered, body)
     order_id = order_id_for(idempotency_key)
     request_fingerprint = fingerprint(body, account)
-    if idempotency_key is not None:
-        existing = await session.get(Order, order_id)
-        if existing is not None:
-            return _answer_from_row(existing, request_fingerprint)
-    await session.rollback()  # the admission commits on its own
-    sold_out = await admit(session, order_id, items, settings.admission_lease_seconds, memo)
+    async with turns.turn(body) if turns is not None else contextlib.nullcontext():
+        # The type may have sold out while this request waited its turn.
+        _refuse_if_remembered(remembered, body)
+        await begin_autocommit(session)
+        items = await validate_items(session, body, settings)
+        if idempotency_key is not None:
+            existing = await session.get(Order, order_id)
+            if existing is not None:
+                return _answer_from_row(existing, request_fingerprint)
+        sold_out = await admit(session, order_id, items, settings.admission_lease_seconds, memo)
+        await session.rollback()  # ends the autocommit work: gives the connection back
     if sold_out is not None and not (
         idempotency_key is not None and await workflow_exists(client, order_id)
     ):
@@ -193,6 +198,12 @@ async def create_order(
         # seats it counted are let go a little early: nothing is sold without the UPDATE).
         await _withdraw_quietly(session, order_id)
         raise
+
+
+def _refuse_if_remembered(memo: SoldOutMemo | None, body: OrderCreate) -> None:
+    refusal = memo.refusal(body) if memo is not None else None
+    if refusal is not None:
+        raise OrderRefused(409, refusal)
 
 
 async def _start_and_ask(

@@ -101,6 +101,7 @@ async def post_order(
             idempotency_key,
             account,
             memo=request.app.state.sold_out,
+            turns=request.app.state.admission_turns,
         )
     except OrderRefused as refused:
         raise HTTPException(refused.status, refused.detail) from None

@@ -7,9 +7,8 @@ this still reaches Postgres and the workflow. A seat given back (an expired hold
 offered again at most `SOLD_OUT_MEMORY_SECONDS` (setting) later by this process.
 
 When a memory lapses, one request goes to ask Postgres and the rest are still refused from
-memory until it comes back (or one more period passes). Forgetting at once sent every request
-of that moment to Postgres together, and those herds, one a second, made the refusals' p99
-(`make bench`, scenario 3)."""
+memory until it comes back (or one more period passes): forgetting at once would send every
+request of that moment to Postgres together, once a second for as long as the sale lasts."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from temporalio.testing import ActivityEnvironment
 
 from boxoffice.activities.inventory import InventoryActivities
-from boxoffice.api.admission import admit, withdraw
+from boxoffice.api.admission import admit, begin_autocommit, withdraw
 from boxoffice.payloads import Buyer, OrderItem, ReserveInput
 from tests.conftest import Stack
 from tests.integration.purchase_helpers import available, create_event, general, order_body
@@ -21,6 +21,7 @@ from tests.integration.purchase_helpers import available, create_event, general,
 
 async def _admit(stack: Stack, order_id: str, type_id: str, quantity: int = 1) -> str | None:
     async with stack.sessions() as session:
+        await begin_autocommit(session)
         return await admit(session, order_id, [OrderItem(type_id, quantity)], lease_seconds=60)
 
 
@@ -63,12 +64,13 @@ async def test_an_order_is_admitted_for_all_its_types_or_none(stack: Stack) -> N
     vip_id = next(t["id"] for t in event["ticket_types"] if t["name"] == "VIP")  # 5 seats
     both = sorted([OrderItem(general_id, 2), OrderItem(vip_id, 6)], key=lambda i: i.ticket_type_id)
     async with stack.sessions() as session:
+        await begin_autocommit(session)
         refusal = await admit(session, f"ord_adm_{uuid.uuid4().hex}", both, lease_seconds=60)
         assert refusal == "Not enough seats left for VIP (5 available)."
         # The General seats it could have had were not admitted either.
         assert await _admitted(stack, general_id) == {}
-        # The admission commits on its own, so it refuses to run inside a caller's transaction.
-        await session.execute(text("SELECT 1"))
+    # The admission commits on its own, so it refuses to run inside a caller's transaction.
+    async with stack.sessions() as session, session.begin():
         with pytest.raises(RuntimeError, match="commits on its own"):
             await admit(session, "ord_adm_x", both, lease_seconds=60)
 
