@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
@@ -149,7 +149,7 @@ async def workflow_exists(client: Client, order_id: str) -> bool:
 
 
 async def create_order(
-    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
     client: Client,
     settings: Settings,
     body: OrderCreate,
@@ -161,6 +161,24 @@ async def create_order(
     # A keyed request may belong to an order that took the last seats: it is looked up below.
     remembered = memo if idempotency_key is None else None
     _refuse_if_remembered(remembered, body)
+    # A refusal from memory costs no session at all: most requests of a flash sale end above.
+    async with sessions() as session:
+        return await _admit_and_ask(
+            session, client, settings, body, idempotency_key, account, memo, turns
+        )
+
+
+async def _admit_and_ask(
+    session: AsyncSession,
+    client: Client,
+    settings: Settings,
+    body: OrderCreate,
+    idempotency_key: str | None,
+    account: str | None,
+    memo: SoldOutMemo | None,
+    turns: AdmissionTurns | None,
+) -> CreateOutcome:
+    remembered = memo if idempotency_key is None else None
     order_id = order_id_for(idempotency_key)
     request_fingerprint = fingerprint(body, account)
     async with turns.turn(body) if turns is not None else contextlib.nullcontext():

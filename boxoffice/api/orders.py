@@ -19,7 +19,7 @@ from boxoffice.api.access import (
     enforce_rate_limit,
     order_access,
 )
-from boxoffice.api.deps import SessionDep, SettingsDep, TemporalDep
+from boxoffice.api.deps import SessionDep, SessionsDep, SettingsDep, TemporalDep
 from boxoffice.api.order_creation import OrderRefused, create_order, workflow_exists
 from boxoffice.api.order_view import load_order
 from boxoffice.api.schemas import (
@@ -74,7 +74,7 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 async def post_order(
     body: OrderCreate,
     request: Request,
-    session: SessionDep,
+    sessions: SessionsDep,
     temporal: TemporalDep,
     settings: SettingsDep,
     response: Response,
@@ -94,7 +94,7 @@ async def post_order(
     await enforce_rate_limit(request, f"orders:{buyer}", settings.rate_limit_orders_per_buyer)
     try:
         outcome = await create_order(
-            session,
+            sessions,
             temporal,
             settings,
             body,
@@ -119,7 +119,8 @@ async def post_order(
             status_code=202,
             headers={"Location": location},
         )
-    order = await load_order(session, outcome.order_id)
+    async with sessions() as session:
+        order = await load_order(session, outcome.order_id)
     if order is None:  # pragma: no cover - the reservation writes the row before answering
         raise HTTPException(500, "The order was reserved but its record is missing.")
     response.headers["Location"] = location
