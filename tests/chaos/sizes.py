@@ -21,6 +21,10 @@ class Sizes:
     abandoned_holds: int
     model_examples: int
     model_steps: int
+    #: Whether a seat back later than `RELEASE_BOUND` after its hold's expiry is a violation.
+    #: The issue asks for "within seconds" in `make chaos`; in `make test` the lag is only
+    #: reported, as speed is judged by benchmarks, never by the test suite.
+    judge_release_lag: bool
 
 
 SHORT = Sizes(
@@ -34,6 +38,7 @@ SHORT = Sizes(
     abandoned_holds=40,
     model_examples=2,
     model_steps=8,
+    judge_release_lag=False,
 )
 FULL = Sizes(
     kills_per_step=20,
@@ -46,6 +51,7 @@ FULL = Sizes(
     abandoned_holds=1000,
     model_examples=25,
     model_steps=20,
+    judge_release_lag=True,
 )
 
 
