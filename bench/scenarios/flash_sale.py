@@ -90,7 +90,12 @@ async def run(stack: BenchStack) -> ScenarioResult:
             bare.summary()["p99_ms"],
             higher_is_better=False,
         ),
-        Row(NAME, "workflows started for buyers who got no seat", verdict.refused_by_workflow, ""),
+        Row(
+            NAME,
+            "workflows started for buyers who got no seat",
+            verdict.refused_by_workflow,
+            "orders",
+        ),
         Row(NAME, "oversold (Postgres)", verdict.oversold_postgres, "seats"),
         Row(NAME, "oversold (Stripe)", verdict.oversold_stripe, "seats"),
     ]
