@@ -89,14 +89,7 @@ async def test_a_reservation_ends_its_admission_in_its_own_transaction(stack: St
     # Nothing was counted twice: the seats are gone from `available`, not from both.
     assert await _admit(stack, loser, type_id) == "Not enough seats left for General (0 available)."
     # A reservation refused by the workflow (a buyer admitted by a lapsed lease) ends its row too.
-    async with stack.sessions() as session, session.begin():
-        await session.execute(
-            text(
-                "INSERT INTO admissions (order_id, ticket_type_id, quantity, expires_at)"
-                " VALUES (:o, :t, 1, now() + interval '1 minute')"
-            ),
-            {"o": loser, "t": type_id},
-        )
+    await _write_admission(stack, loser, type_id, "1 minute")
     refused = await env.run(inventory.reserve_seats, _reserve(loser, event, 1))
     assert not refused.reserved
     assert await _admitted(stack, type_id) == {}
@@ -108,14 +101,7 @@ async def test_a_lapsed_admission_counts_no_more_and_is_cleared(stack: Stack) ->
     type_id = general(event)
     crashed = f"ord_adm_{uuid.uuid4().hex}"
     # The API process that admitted this order died before starting its workflow.
-    async with stack.sessions() as session, session.begin():
-        await session.execute(
-            text(
-                "INSERT INTO admissions (order_id, ticket_type_id, quantity, expires_at)"
-                " VALUES (:o, :t, 1, now() - interval '1 second')"
-            ),
-            {"o": crashed, "t": type_id},
-        )
+    await _write_admission(stack, crashed, type_id, "-1 second")
     buyer = f"ord_adm_{uuid.uuid4().hex}"
     assert await _admit(stack, buyer, type_id) is None
     assert await _admitted(stack, type_id) == {buyer: 1}
@@ -155,6 +141,18 @@ async def test_buyers_after_the_seats_are_spoken_for_get_409_before_any_workflow
         ).scalars()
         assert sorted(statuses) == ["reserved", "reserved"]
     assert await _admitted(stack, type_id) == {}
+
+
+async def _write_admission(stack: Stack, order_id: str, type_id: str, lasting: str) -> None:
+    """An admission row as the API writes it, lasting from now (a negative span: lapsed)."""
+    async with stack.sessions() as session, session.begin():
+        await session.execute(
+            text(
+                "INSERT INTO admissions (order_id, ticket_type_id, quantity, expires_at)"
+                " VALUES (:o, :t, 1, now() + CAST(:lasting AS interval))"
+            ),
+            {"o": order_id, "t": type_id, "lasting": lasting},
+        )
 
 
 async def _until_admitted(stack: Stack, type_id: str, count: int) -> None:
