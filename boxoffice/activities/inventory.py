@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from boxoffice.db.admissions import end_admission
 from boxoffice.db.models import Event, Hold, Order, TicketType
 from boxoffice.order_status import move_order_status
 from boxoffice.payloads import (
@@ -114,7 +115,9 @@ class InventoryActivities:
                 )
             )
         await self._count_for_buyer(session, event.id, request.buyer.cap_key, lines)
-        await _end_admission(session, request.order_id)
+        # Decided: the seats admission control let it ask for stop counting against other
+        # buyers in the transaction that took them, so no moment counts them twice or not at all.
+        await end_admission(session, request.order_id)
         total = sum(line.quantity * line.unit_price for line in lines)
         session.add(
             Order(
@@ -182,7 +185,7 @@ class InventoryActivities:
         items: list[OrderItem],
         reason: str,
     ) -> None:
-        await _end_admission(session, request.order_id)
+        await end_admission(session, request.order_id)
         event = await session.get(Event, uuid.UUID(request.event_id))
         if event is None:
             return
@@ -281,13 +284,6 @@ class InventoryActivities:
                 session, change.order_id, change.status, change.error, keep_error=True
             )
         return Done(changed=changed)
-
-
-async def _end_admission(session: AsyncSession, order_id: str) -> None:
-    """The order's reservation is decided: the seats admission control let it ask for stop
-    counting against other buyers, in the transaction that took them (or recorded the refusal),
-    so no moment counts them twice or not at all."""
-    await session.execute(text("DELETE FROM admissions WHERE order_id = :id"), {"id": order_id})
 
 
 def _refund_deadline(event: Event) -> datetime:

@@ -30,7 +30,6 @@ _ADMIT = text(
     " FROM boxoffice_admit(:order, CAST(:types AS uuid[]), CAST(:quantities AS integer[]),"
     " :lease)"
 )
-_WITHDRAW = text("DELETE FROM admissions WHERE order_id = :order")
 
 
 async def begin_autocommit(session: AsyncSession) -> None:
@@ -86,8 +85,3 @@ async def admit(
     if memo is not None and free == 0:
         memo.remember(refused.refused_event, refused.refused_type, detail)
     return detail
-
-
-async def withdraw(session: AsyncSession, order_id: str) -> None:
-    """The order's workflow will not reserve after all: its admitted seats count no more."""
-    await session.execute(_WITHDRAW, {"order": order_id})

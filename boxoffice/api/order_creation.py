@@ -35,10 +35,11 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from boxoffice import search_attributes as sa
-from boxoffice.api.admission import admit, begin_autocommit, withdraw
+from boxoffice.api.admission import admit, begin_autocommit
 from boxoffice.api.admission_turns import AdmissionTurns
 from boxoffice.api.schemas import OrderCreate
 from boxoffice.api.sold_out_memo import SoldOutMemo
+from boxoffice.db.admissions import end_admission
 from boxoffice.db.models import Event, Order, TicketType
 from boxoffice.payloads import (
     RESERVATION_UPDATE_ID,
@@ -279,7 +280,7 @@ async def _start_and_ask(
 async def _withdraw_quietly(session: AsyncSession, order_id: str) -> None:
     """Best effort: when the database is what failed, the admission lapses by itself."""
     try:
-        await withdraw(session, order_id)
+        await end_admission(session, order_id)
         await session.commit()
     except Exception:  # the original error is the one to report
         log.warning("order %s: could not withdraw its admission; it lapses", order_id)

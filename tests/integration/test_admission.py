@@ -13,7 +13,8 @@ from sqlalchemy import text
 from temporalio.testing import ActivityEnvironment
 
 from boxoffice.activities.inventory import InventoryActivities
-from boxoffice.api.admission import admit, begin_autocommit, withdraw
+from boxoffice.api.admission import admit, begin_autocommit
+from boxoffice.db.admissions import end_admission
 from boxoffice.payloads import Buyer, OrderItem, ReserveInput
 from tests.conftest import Stack
 from tests.integration.purchase_helpers import available, create_event, general, order_body
@@ -52,7 +53,7 @@ async def test_concurrent_buyers_are_admitted_for_the_seats_left_only(stack: Sta
     assert await _admit(stack, admitted[0], type_id) is None
     # A withdrawn admission frees its seat for the next buyer.
     async with stack.sessions() as session, session.begin():
-        await withdraw(session, admitted[1])
+        await end_admission(session, admitted[1])
     assert await _admit(stack, ids[-1] + "_late", type_id) is None
     assert await _admit(stack, ids[-1] + "_later", type_id) is not None
 
