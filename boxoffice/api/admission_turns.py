@@ -53,5 +53,5 @@ class AdmissionTurns:
             del self._turns[key]  # no memory kept for types nobody is asking for
 
     def waiting(self) -> int:
-        """Requests holding or waiting for a turn (for tests and metrics)."""
+        """Requests holding or waiting for a turn (what the tests look at)."""
         return sum(turns.users for turns in self._turns.values())

@@ -159,9 +159,7 @@ async def create_order(
     memo: SoldOutMemo | None = None,
     turns: AdmissionTurns | None = None,
 ) -> CreateOutcome:
-    # A keyed request may belong to an order that took the last seats: it is looked up below.
-    remembered = memo if idempotency_key is None else None
-    _refuse_if_remembered(remembered, body)
+    _refuse_if_remembered(memo, body, idempotency_key)
     # A refusal from memory costs no session at all: most requests of a flash sale end above.
     async with sessions() as session:
         return await _admit_and_ask(
@@ -179,12 +177,11 @@ async def _admit_and_ask(
     memo: SoldOutMemo | None,
     turns: AdmissionTurns | None,
 ) -> CreateOutcome:
-    remembered = memo if idempotency_key is None else None
     order_id = order_id_for(idempotency_key)
     request_fingerprint = fingerprint(body, account)
     async with turns.turn(body) if turns is not None else contextlib.nullcontext():
         # The type may have sold out while this request waited its turn.
-        _refuse_if_remembered(remembered, body)
+        _refuse_if_remembered(memo, body, idempotency_key)
         await begin_autocommit(session)
         items = await validate_items(session, body, settings)
         if idempotency_key is not None:
@@ -219,8 +216,11 @@ async def _admit_and_ask(
         raise
 
 
-def _refuse_if_remembered(memo: SoldOutMemo | None, body: OrderCreate) -> None:
-    refusal = memo.refusal(body) if memo is not None else None
+def _refuse_if_remembered(
+    memo: SoldOutMemo | None, body: OrderCreate, idempotency_key: str | None
+) -> None:
+    # A keyed request may belong to an order that took the last seats: it is looked up instead.
+    refusal = memo.refusal(body) if memo is not None and idempotency_key is None else None
     if refusal is not None:
         raise OrderRefused(409, refusal)
 
