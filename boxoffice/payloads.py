@@ -311,6 +311,33 @@ class PaymentSucceeded:
 
 
 @dataclass
+class StrayPayment:
+    """A PaymentIntent Stripe says succeeded for this order, which the order may not keep."""
+
+    order_id: str
+    payment_intent_id: str
+
+
+@dataclass
+class StrayPaymentResult:
+    """What was done with it: `refunded`, `kept` (it is the order's payment), `unpaid` (Stripe
+    shows no succeeded PaymentIntent) or `unknown_order` (not one of ours: left alone)."""
+
+    outcome: str
+    refund_id: str | None = None
+    amount: int = 0
+
+
+@dataclass
+class LatePayment:
+    """Input of `RefundLatePayment`: news of a payment for an order whose run has closed."""
+
+    order_id: str
+    payment_intent_id: str
+    config: PipelineConfig = field(default_factory=PipelineConfig)
+
+
+@dataclass
 class OrderProgress:
     """The `status` query: where the order is and what went wrong last."""
 

@@ -170,6 +170,22 @@ class Refund(Base):
     updated_at: Mapped[datetime] = _now()
 
 
+class StrayRefund(Base):
+    """A payment that succeeded for an order that does not keep it (it paid with another
+    PaymentIntent, or had ended): refunded whole, once per PaymentIntent."""
+
+    __tablename__ = "stray_refunds"
+
+    payment_intent_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    stripe_refund_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
 
