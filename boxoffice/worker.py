@@ -33,6 +33,7 @@ from boxoffice.s3 import ensure_bucket, make_s3_client
 from boxoffice.settings import Settings, get_settings
 from boxoffice.temporal_client import connect
 from boxoffice.ticket_codes import signer_from_settings
+from boxoffice.workflows.late_payment import RefundLatePayment
 from boxoffice.workflows.purchase import PurchaseWorkflow
 
 QUEUE_KINDS = ("purchases", "payments", "fulfilment")
@@ -56,7 +57,7 @@ def build_workers(
             Worker(
                 client,
                 task_queue=settings.task_queue_purchases,
-                workflows=[PurchaseWorkflow],
+                workflows=[PurchaseWorkflow, RefundLatePayment],
                 activities=[
                     inventory.reserve_seats,
                     inventory.release_seats,
@@ -77,6 +78,7 @@ def build_workers(
                     payments.charge_payment,
                     payments.settle_payment,
                     payments.refund_payment,
+                    payments.refund_stray_payment,
                 ],
                 max_task_queue_activities_per_second=settings.payments_max_activities_per_second,
                 graceful_shutdown_timeout=grace,

@@ -1,4 +1,5 @@
-"""Stripe webhooks: a 3-D Secure payment that succeeded reaches its order's workflow."""
+"""Stripe webhooks: a payment that succeeded reaches its order's workflow, or, when that run has
+closed, a `RefundLatePayment` workflow that gives the money back."""
 
 from __future__ import annotations
 
@@ -9,12 +10,17 @@ import stripe
 from fastapi import APIRouter, Header, HTTPException, Request
 from sqlalchemy.dialects.postgresql import insert
 from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from boxoffice.api.deps import SessionsDep, SettingsDep, TemporalDep
+from boxoffice.api.order_creation import pipeline_config
 from boxoffice.api.schemas import ErrorBody
 from boxoffice.db.models import StripeEvent
-from boxoffice.payloads import PaymentSucceeded
+from boxoffice.payloads import LatePayment, PaymentSucceeded
+from boxoffice.settings import Settings
+from boxoffice.workflows.late_payment import RefundLatePayment, late_payment_workflow_id
 from boxoffice.workflows.purchase import PurchaseWorkflow
 
 router = APIRouter(tags=["webhooks"])
@@ -70,16 +76,33 @@ async def stripe_webhook(
         )
         if fresh is None:
             return {"received": True, "duplicate": True}
-        await _tell_order(temporal, order_id, intent["id"])
+        await _tell_order(temporal, settings, order_id, str(intent["id"]))
     return {"received": True}
 
 
-async def _tell_order(temporal: Client, order_id: str, payment_intent_id: str) -> None:
+async def _tell_order(
+    temporal: Client, settings: Settings, order_id: str, payment_intent_id: str
+) -> None:
     handle = temporal.get_workflow_handle(order_id, result_type=str)
     try:
         await handle.signal(PurchaseWorkflow.payment_succeeded, PaymentSucceeded(payment_intent_id))
+        return
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise HTTPException(503, "Could not reach the order; Stripe will retry.") from None
-        # The order's run has closed; its hold was cancelled at Stripe before it closed.
-        log.warning("payment_intent.succeeded for closed order %s", order_id)
+    # The order's run has closed (or never was): nobody will ship tickets for this money.
+    log.warning(
+        "payment %s succeeded for closed order %s: refunding it", payment_intent_id, order_id
+    )
+    try:
+        await temporal.start_workflow(
+            RefundLatePayment.run,
+            LatePayment(order_id, payment_intent_id, pipeline_config(settings)),
+            id=late_payment_workflow_id(payment_intent_id),
+            task_queue=settings.task_queue_purchases,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        pass  # Stripe told us twice (another event id): the first one is being handled.
+    except RPCError:
+        raise HTTPException(503, "Could not start the refund; Stripe will retry.") from None

@@ -40,6 +40,8 @@ with workflow.unsafe.imports_passed_through():
         ReserveResult,
         SettleInput,
         StatusChange,
+        StrayPayment,
+        StrayPaymentResult,
         SupportAction,
     )
     from boxoffice.workflows import policies
@@ -67,7 +69,13 @@ class PurchaseWorkflow:
         self._open_attempt: int | None = None
         # Stripe's webhook said a PaymentIntent succeeded; the run reads the intent itself.
         self._payment_news = False
+        # Every PaymentIntent the webhook named, in arrival order, and how many were looked at:
+        # once the hold is decided, any this order does not keep is refunded.
+        self._news_intents: list[str] = []
+        self._news_handled = 0
+        self._refunds_strays = False
         self._paid = False
+        self._kept_intent: str | None = None
         # Once the hold's end (or a cancel) is being decided, no new payment starts.
         self._closing = False
         self._cancel: CancelRequest | None = None
@@ -83,6 +91,8 @@ class PurchaseWorkflow:
 
     @workflow.run
     async def run(self, order: PurchaseInput) -> str:
+        # Runs started before stray payments were refunded replay without it.
+        self._refunds_strays = workflow.patched("refund-stray-payments")
         workflow.upsert_search_attributes(
             [sa.EVENT_ID.value_set(order.event_id), sa.ORDER_STATUS.value_set("pending")]
         )
@@ -91,6 +101,7 @@ class PurchaseWorkflow:
             if self._status == "completed":
                 await self._stay_open_for_refunds()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._refund_stray_payments()
         return self._status
 
     async def _reserve(self) -> bool:
@@ -207,8 +218,13 @@ class PurchaseWorkflow:
                     # ticket used at the gate) leaves the order waiting, the step not re-run.
                     while self._retry is None:
                         await workflow.wait_condition(
-                            lambda: self._retry is not None or self._cancel is not None
+                            lambda: (
+                                self._retry is not None
+                                or self._cancel is not None
+                                or self._stray_news()
+                            )
                         )
+                        await self._refund_stray_payments()
                         if self._cancel is not None and await self._refund():
                             return
                     self._retry = None
@@ -230,11 +246,13 @@ class PurchaseWorkflow:
                 return
             try:
                 await workflow.wait_condition(
-                    lambda: self._cancel is not None, timeout=timedelta(seconds=remaining)
+                    lambda: self._cancel is not None or self._stray_news(),
+                    timeout=timedelta(seconds=remaining),
                 )
             except TimeoutError:
                 return
-            if await self._refund():
+            await self._refund_stray_payments()
+            if self._cancel is not None and await self._refund():
                 return
 
     # --- payments ------------------------------------------------------------------------
@@ -285,7 +303,7 @@ class PurchaseWorkflow:
             # not have gone through. Decide it (cancelling it if it did not) before answering.
             return await self._settle(attempt, cancel_if_unpaid=True)
         if result.status == "succeeded":
-            self._mark_paid()
+            self._mark_paid(result.payment_intent_id)
         else:
             self._open_attempt = attempt
         return result
@@ -298,7 +316,7 @@ class PurchaseWorkflow:
             **policies.settle(self._config),
         )
         if result.status == "succeeded":
-            self._mark_paid()
+            self._mark_paid(result.payment_intent_id)
         elif result.status == "declined":
             self._open_attempt = None
             self._last_error = result.decline_reason
@@ -314,11 +332,32 @@ class PurchaseWorkflow:
                 if self._open_attempt is not None and not self._paid:
                     await self._settle(self._open_attempt, cancel_if_unpaid=False)
 
-    def _mark_paid(self) -> None:
+    def _mark_paid(self, payment_intent_id: str | None) -> None:
         self._paid = True
+        self._kept_intent = payment_intent_id
         self._open_attempt = None
         self._last_error = None
         self._set_status("paid")
+
+    def _stray_news(self) -> bool:
+        return self._refunds_strays and self._news_handled < len(self._news_intents)
+
+    async def _refund_stray_payments(self) -> None:
+        """Refund each reported payment this order does not keep: an earlier attempt that
+        succeeded after it was given up, or money that came once the hold had ended. Called
+        only once the hold is decided, so the kept PaymentIntent is known; the activity checks
+        the order's records again before refunding anything."""
+        while self._stray_news():
+            intent_id = self._news_intents[self._news_handled]
+            self._news_handled += 1
+            if intent_id == self._kept_intent:
+                continue
+            await workflow.execute_activity(
+                "refund_stray_payment",
+                StrayPayment(self._order.order_id, intent_id),
+                result_type=StrayPaymentResult,
+                **policies.settle(self._config),
+            )
 
     # --- compensation --------------------------------------------------------------------
 
@@ -534,6 +573,8 @@ class PurchaseWorkflow:
     def payment_succeeded(self, news: PaymentSucceeded) -> None:
         """Fire-and-forget news from the Stripe webhook; the run reads the intent itself."""
         self._payment_news = True
+        if news.payment_intent_id not in self._news_intents:
+            self._news_intents.append(news.payment_intent_id)
 
     @workflow.query
     def status(self) -> OrderProgress:

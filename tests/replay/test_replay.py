@@ -1,4 +1,4 @@
-"""Replay every saved PurchaseWorkflow history against today's code.
+"""Replay every saved PurchaseWorkflow (and RefundLatePayment) history against today's code.
 
 Orders stay open until their event is over, so a workflow change must replay the histories of
 runs already in flight. The histories are recorded by the workflow tier, and the chaos tier adds
@@ -22,6 +22,7 @@ from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from boxoffice.payload_encryption.codec import encrypting_data_converter
 from boxoffice.payload_encryption.keys import KeyRing
 from boxoffice.payloads import PurchaseInput, StatusChange
+from boxoffice.workflows.late_payment import RefundLatePayment
 from boxoffice.workflows.purchase import PurchaseWorkflow
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
@@ -70,6 +71,12 @@ REQUIRED = {
     "refund_refused_after_event_start",
     "resent",
     "resend_refused_while_reserved",
+    # Payments the order does not keep, refunded by its run or by RefundLatePayment.
+    "stray_payment_refunded",
+    "earlier_attempt_succeeded_late",
+    "stray_payment_after_expiry",
+    "stray_payment_in_needs_attention",
+    "late_payment_refunded",
     # Paths the chaos tier found on the real stack (BOXOFFICE_RECORD_HISTORIES=1 pytest
     # tests/chaos): activity retries after a killed worker, a restarted server, outages.
     *(
@@ -123,7 +130,7 @@ async def test_history_replays(path: Path | None) -> None:
     # With the encrypting converter every worker now runs with: the histories were recorded in
     # the clear, before payloads were encrypted, and open orders from then must still replay.
     converter = encrypting_data_converter(KeyRing({"replay": bytes(32)}, "replay"))
-    replayer = Replayer(workflows=[PurchaseWorkflow], data_converter=converter)
+    replayer = Replayer(workflows=[PurchaseWorkflow, RefundLatePayment], data_converter=converter)
 
     result = await replayer.replay_workflow(load(path), raise_on_replay_failure=True)
 

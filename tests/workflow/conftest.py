@@ -22,9 +22,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from boxoffice.search_attributes import REGISTRATION
-from boxoffice.workflows.purchase import PurchaseWorkflow
 
-from .harness import Fakes, Harness, short_config
+from .harness import WORKFLOWS, Fakes, Harness, short_config
 
 #: A test still running after this long has a workflow or update that never finishes: fail it
 #: rather than hang the tier.
@@ -88,7 +87,7 @@ async def harness(env: WorkflowEnvironment) -> AsyncIterator[Harness]:
     async with Worker(
         env.client,
         task_queue=task_queue,
-        workflows=[PurchaseWorkflow],
+        workflows=WORKFLOWS,
         activities=fakes.activities(),
     ):
         try:

@@ -58,8 +58,14 @@ from boxoffice.payloads import (
     SettleInput,
     StatusChange,
     StoredDocument,
+    StrayPayment,
+    StrayPaymentResult,
 )
+from boxoffice.workflows.late_payment import RefundLatePayment
 from boxoffice.workflows.purchase import PurchaseWorkflow
+
+#: Every workflow the purchases worker runs.
+WORKFLOWS = [PurchaseWorkflow, RefundLatePayment]
 
 HISTORIES = Path(__file__).resolve().parent.parent / "replay" / "histories"
 RECORD_ENV = "BOXOFFICE_RECORD_HISTORIES"
@@ -174,6 +180,7 @@ class Fakes:
             self.charge_payment,
             self.settle_payment,
             self.refund_payment,
+            self.refund_stray_payment,
             self.issue_tickets,
             self.void_tickets,
             self.store_tickets_pdf,
@@ -243,6 +250,13 @@ class Fakes:
         self._record("refund_payment", request)
         await self._gate(self.refund_gate)
         return RefundResult(refund_id="re_1", amount=TOTAL)
+
+    @activity.defn(name="refund_stray_payment")
+    async def refund_stray_payment(self, stray: StrayPayment) -> StrayPaymentResult:
+        self._record("refund_stray_payment", stray)
+        return StrayPaymentResult(
+            outcome="refunded", refund_id=f"re_{stray.payment_intent_id}", amount=TOTAL
+        )
 
     # --- fulfilment -----------------------------------------------------------------------
 
@@ -341,7 +355,7 @@ class Harness:
             return Worker(
                 self.client,
                 task_queue=name,
-                workflows=[PurchaseWorkflow],
+                workflows=WORKFLOWS,
                 activities=self.fakes.activities(),
                 max_cached_workflows=0,
             )
