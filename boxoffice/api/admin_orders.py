@@ -131,7 +131,8 @@ async def list_orders(
 
 @router.get("/{order_id}", responses=_ERRORS)
 async def show_order(order_id: OrderIdPath, request: Request) -> dict[str, Any]:
-    """The order, holds, payments, refunds, tickets, emails, audit trail and workflow state."""
+    """The order, holds, payments, refunds (and of payments it did not keep), tickets, emails,
+    audit trail and workflow state."""
     detail = await _guard(_service(request).show(order_id))
     return asdict(detail)
 

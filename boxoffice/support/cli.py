@@ -123,7 +123,8 @@ def show(order_id: str, as_json: JsonOpt = False) -> None:
             f"  pending {pending['activity']} attempt {pending['attempt']}: "
             f"{pending['last_failure']}"
         )
-    for section in ("holds", "payments", "refunds", "tickets", "emails", "audit"):
+    sections = ("holds", "payments", "refunds", "stray_refunds", "tickets", "emails", "audit")
+    for section in sections:
         typer.echo(f"{section}: {len(detail[section])}")
         for row in detail[section]:
             typer.echo("  " + json.dumps(row, default=str))

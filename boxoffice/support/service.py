@@ -27,6 +27,7 @@ from boxoffice.db.models import (
     Order,
     PaymentAttempt,
     Refund,
+    StrayRefund,
     Ticket,
 )
 from boxoffice.payloads import ExtendHold, ResendRequest, SupportAction
@@ -85,6 +86,8 @@ class OrderDetail:
     holds: list[dict[str, Any]] = field(default_factory=list)
     payments: list[dict[str, Any]] = field(default_factory=list)
     refunds: list[dict[str, Any]] = field(default_factory=list)
+    # Payments the order did not keep (a second payment, or one after it ended), given back.
+    stray_refunds: list[dict[str, Any]] = field(default_factory=list)
     tickets: list[dict[str, Any]] = field(default_factory=list)
     emails: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
@@ -146,6 +149,7 @@ class SupportService:
                 holds=await _rows(session, Hold, Hold.order_id == order_id),
                 payments=await _rows(session, PaymentAttempt, PaymentAttempt.order_id == order_id),
                 refunds=await _rows(session, Refund, Refund.order_id == order_id),
+                stray_refunds=await _rows(session, StrayRefund, StrayRefund.order_id == order_id),
                 tickets=await _rows(session, Ticket, Ticket.order_id == order_id),
                 emails=await _rows(session, Email, Email.order_id == order_id),
                 audit=await _rows(session, AuditEntry, AuditEntry.order_id == order_id),
