@@ -1,6 +1,7 @@
 """The payload codec: every payload Temporal stores (workflow inputs and results, activity
 arguments and results, update and query payloads) is encrypted with AES-256-GCM, so buyer names
-and emails never reach the Temporal server in the clear.
+and emails never reach the Temporal server in the clear. Failure messages and stack traces are
+encrypted the same way (as an encoded-attributes payload).
 
 An encrypted payload is the serialized original payload, encrypted under a random 96-bit nonce,
 stored as `nonce + ciphertext`, with metadata `encoding: binary/encrypted` and
@@ -20,6 +21,7 @@ from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter, PayloadCodec
 
+from boxoffice.payload_encryption.failures import CompactEncryptedFailureConverter
 from boxoffice.payload_encryption.keys import KeyRing
 
 ENCODING = b"binary/encrypted"
@@ -81,5 +83,9 @@ class EncryptionCodec(PayloadCodec):
 
 
 def encrypting_data_converter(key_ring: KeyRing) -> DataConverter:
-    """The default converter (JSON dataclasses) with every payload encrypted."""
-    return DataConverter(payload_codec=EncryptionCodec(key_ring))
+    """The default converter (JSON dataclasses) with every payload encrypted, and failures'
+    messages and stack traces too (see `failures.py`)."""
+    return DataConverter(
+        payload_codec=EncryptionCodec(key_ring),
+        failure_converter_class=CompactEncryptedFailureConverter,
+    )
