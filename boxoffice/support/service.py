@@ -16,8 +16,9 @@ from typing import Any, Literal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
+from temporalio.api.failure.v1 import Failure
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, FailureError
 from temporalio.service import RPCError, RPCStatusCode
 
 from boxoffice.db.models import (
@@ -174,7 +175,7 @@ class SupportService:
             {
                 "activity": pending.activity_type.name,
                 "attempt": pending.attempt,
-                "last_failure": pending.last_failure.message or None,
+                "last_failure": await self._failure_message(pending.last_failure),
             }
             for pending in raw.pending_activities
         ]
@@ -184,6 +185,15 @@ class SupportService:
             except RPCError as error:
                 state["progress_error"] = error.message
         return state
+
+    async def _failure_message(self, failure: Failure) -> str | None:
+        """The failure's message in the clear: the server holds it encrypted."""
+        if not failure.ByteSize():
+            return None
+        copy = Failure()
+        copy.CopyFrom(failure)  # decoding rewrites the failure in place
+        error = await self._temporal.data_converter.decode_failure(copy)
+        return (error.message if isinstance(error, FailureError) else str(error)) or None
 
     # --- actions -------------------------------------------------------------------------
 

@@ -9,19 +9,32 @@ import base64
 import json
 import time
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import httpx
 from temporalio.api.common.v1 import Payload
+from temporalio.api.failure.v1 import Failure
 from temporalio.client import Client, WorkflowHistory
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
+from boxoffice.api.order_creation import pipeline_config
 from boxoffice.devstack import services
+from boxoffice.devstack.ports import free_port
 from boxoffice.payload_encryption.codec import ENCODING, KEY_ID_METADATA
 from boxoffice.payloads import PurchaseInput
+from boxoffice.support.service import SupportService
+from boxoffice.worker import build_workers
 from boxoffice.workflows.purchase import PurchaseWorkflow
 from tests.conftest import Stack
-from tests.integration.purchase_helpers import create_event, order_body, wait_for_status
+from tests.integration.purchase_helpers import (
+    card_payment_method,
+    create_event,
+    order_body,
+    start_order,
+    wait_for_status,
+)
 from tests.replay.test_replay import HISTORIES, load
 
 UI_ORIGIN = "http://localhost:8233"
@@ -226,3 +239,91 @@ async def test_codec_cors_lets_the_temporal_ui_in_and_no_one_else(stack: Stack) 
     assert refused.headers["access-control-allow-origin"] == UI_ORIGIN
     # CORS is the codec routes' alone.
     assert "access-control-allow-origin" not in elsewhere.headers
+
+
+def failed_activity_failures(history: WorkflowHistory) -> list[Failure]:
+    return [
+        event.activity_task_failed_event_attributes.failure
+        for event in history.events
+        if event.HasField("activity_task_failed_event_attributes")
+    ]
+
+
+async def test_failure_messages_are_not_in_the_stored_history(stack: Stack) -> None:
+    """A failure's message can quote buyer data, so it is stored encrypted; its type is not."""
+    declining = card_payment_method(stack.settings.stripe_api_base, "4000000000000341")
+    async with stack.http() as http:
+        event = await create_event(http)
+        order_id = (await http.post("/orders", json=order_body(event))).json()["id"]
+        declined = await http.post(
+            f"/orders/{order_id}/payment", json={"payment_method": declining}
+        )
+    assert declined.status_code == 402, declined.text
+    reason = declined.json()["decline_reason"]
+    assert "declined" in reason.lower()
+
+    stored = await (await plain_client(stack)).get_workflow_handle(order_id).fetch_history()
+    [failure] = failed_activity_failures(stored)
+    assert reason.encode() not in raw_bytes(stored)
+    assert failure.message == "Encoded failure"
+    assert failure.application_failure_info.type == "CardDeclined"
+    # The system's own client reads it in the clear.
+    copy = Failure()
+    copy.CopyFrom(failure)
+    decoded = await stack.temporal.data_converter.decode_failure(copy)
+    assert isinstance(decoded, ApplicationError)
+    assert (decoded.message, decoded.type) == (reason, "CardDeclined")
+    # So does an operator with the Temporal CLI and the codec endpoint, and nobody without.
+    with_codec = await temporal_show(
+        stack,
+        order_id,
+        "--codec-endpoint",
+        f"{stack.api_url}/codec",
+        "--codec-auth",
+        f"Bearer {stack.token('grace', 'support')}",
+    )
+    assert reason in with_codec
+    assert reason not in await temporal_show(stack, order_id)
+
+
+async def test_support_reads_a_retrying_activity_failure_in_the_clear(stack: Stack) -> None:
+    """`boxoffice orders show` quotes the last failure of each pending activity: the server
+    holds it encrypted, support's view decodes it."""
+    queue = f"payments-{uuid.uuid4().hex[:8]}"
+    unreachable = f"http://127.0.0.1:{free_port()}"
+    broken = stack.settings.model_copy(
+        update={"stripe_api_base": unreachable, "task_queue_payments": queue}
+    )
+    async with stack.http() as http:
+        event = await create_event(http)
+    config = replace(pipeline_config(stack.settings), payments_task_queue=queue)
+    workers = build_workers(stack.temporal, broken, ["payments"], stack.sessions)
+    runs = [asyncio.create_task(w.run()) for w in workers]
+    support = SupportService(stack.sessions, stack.temporal, stack.settings)
+    try:
+        order_id = await start_order(stack, event, 1, config, payment_method="pm_card_visa")
+        deadline = time.monotonic() + 30
+        while True:
+            pending = (await support.show(order_id)).workflow["pending_activities"]
+            if (pending and pending[0]["last_failure"]) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        await asyncio.gather(*(w.shutdown() for w in workers))
+        await asyncio.gather(*runs, return_exceptions=True)
+    assert pending, "the charge never failed"
+    assert pending[0]["activity"] == "charge_payment"
+    assert "Stripe" in pending[0]["last_failure"], pending
+    raw = (await stack.temporal.get_workflow_handle(order_id).describe()).raw_description
+    assert raw.pending_activities[0].last_failure.message == "Encoded failure"
+
+    # Stripe is back for this queue: the order completes (nothing is left running).
+    restored = stack.settings.model_copy(update={"task_queue_payments": queue})
+    healthy = build_workers(stack.temporal, restored, ["payments"], stack.sessions)
+    runs = [asyncio.create_task(w.run()) for w in healthy]
+    try:
+        async with stack.http() as http:
+            await wait_for_status(http, order_id, "completed", "expired")
+    finally:
+        await asyncio.gather(*(w.shutdown() for w in healthy))
+        await asyncio.gather(*runs, return_exceptions=True)
