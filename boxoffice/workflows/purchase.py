@@ -101,7 +101,10 @@ class PurchaseWorkflow:
             if self._status == "completed":
                 await self._stay_open_for_refunds()
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._refund_stray_payments()
+        while self._stray_news():
+            # A message may arrive while a refund runs: the run still ends with none unhandled.
+            await self._refund_stray_payments()
+            await workflow.wait_condition(workflow.all_handlers_finished)
         return self._status
 
     async def _reserve(self) -> bool:
