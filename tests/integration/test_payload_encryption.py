@@ -85,6 +85,18 @@ async def temporal_show(stack: Stack, workflow_id: str, *options: str) -> str:
     return out.decode()
 
 
+async def temporal_show_decoded(stack: Stack, workflow_id: str) -> str:
+    """The same, decoded through the codec endpoint with a support token."""
+    return await temporal_show(
+        stack,
+        workflow_id,
+        "--codec-endpoint",
+        f"{stack.api_url}/codec",
+        "--codec-auth",
+        f"Bearer {stack.token('grace', 'support')}",
+    )
+
+
 async def plain_client(stack: Stack) -> Client:
     """A client with the default converter: what anyone reading the server's data sees."""
     return await Client.connect(
@@ -146,14 +158,7 @@ async def test_codec_endpoint_decodes_what_the_workflow_stored(stack: Stack) -> 
 
     # The Temporal CLI reads the history through the same endpoint.
     without = await temporal_show(stack, order_id)
-    with_codec = await temporal_show(
-        stack,
-        order_id,
-        "--codec-endpoint",
-        f"{stack.api_url}/codec",
-        "--codec-auth",
-        f"Bearer {stack.token('grace', 'support')}",
-    )
+    with_codec = await temporal_show_decoded(stack, order_id)
     assert email not in without
     assert email in with_codec
 
@@ -274,14 +279,7 @@ async def test_failure_messages_are_not_in_the_stored_history(stack: Stack) -> N
     assert isinstance(decoded, ApplicationError)
     assert (decoded.message, decoded.type) == (reason, "CardDeclined")
     # So does an operator with the Temporal CLI and the codec endpoint, and nobody without.
-    with_codec = await temporal_show(
-        stack,
-        order_id,
-        "--codec-endpoint",
-        f"{stack.api_url}/codec",
-        "--codec-auth",
-        f"Bearer {stack.token('grace', 'support')}",
-    )
+    with_codec = await temporal_show_decoded(stack, order_id)
     assert reason in with_codec
     assert reason not in await temporal_show(stack, order_id)
 
