@@ -32,6 +32,7 @@ from tests.integration.purchase_helpers import (
     card_payment_method,
     create_event,
     order_body,
+    running,
     start_order,
     wait_for_status,
 )
@@ -296,9 +297,8 @@ async def test_support_reads_a_retrying_activity_failure_in_the_clear(stack: Sta
         event = await create_event(http)
     config = replace(pipeline_config(stack.settings), payments_task_queue=queue)
     workers = build_workers(stack.temporal, broken, ["payments"], stack.sessions)
-    runs = [asyncio.create_task(w.run()) for w in workers]
     support = SupportService(stack.sessions, stack.temporal, stack.settings)
-    try:
+    async with running(workers):
         order_id = await start_order(stack, event, 1, config, payment_method="pm_card_visa")
         deadline = time.monotonic() + 30
         while True:
@@ -306,9 +306,6 @@ async def test_support_reads_a_retrying_activity_failure_in_the_clear(stack: Sta
             if (pending and pending[0]["last_failure"]) or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.2)
-    finally:
-        await asyncio.gather(*(w.shutdown() for w in workers))
-        await asyncio.gather(*runs, return_exceptions=True)
     assert pending, "the charge never failed"
     assert pending[0]["activity"] == "charge_payment"
     assert "Stripe" in pending[0]["last_failure"], pending
@@ -320,8 +317,7 @@ async def test_support_reads_a_retrying_activity_failure_in_the_clear(stack: Sta
     # completed orders) would otherwise wait forever for a payments worker on that queue.
     restored = stack.settings.model_copy(update={"task_queue_payments": queue})
     healthy = build_workers(stack.temporal, restored, ["payments"], stack.sessions)
-    runs = [asyncio.create_task(w.run()) for w in healthy]
-    try:
+    async with running(healthy):
         async with stack.http() as http:
             done = await wait_for_status(http, order_id, "completed", "expired")
         if done["status"] == "completed":
@@ -329,6 +325,3 @@ async def test_support_reads_a_retrying_activity_failure_in_the_clear(stack: Sta
             assert ended.ok, ended
         run = stack.temporal.get_workflow_handle(order_id, result_type=str)
         assert await run.result() in ("refunded", "expired")
-    finally:
-        await asyncio.gather(*(w.shutdown() for w in healthy))
-        await asyncio.gather(*runs, return_exceptions=True)

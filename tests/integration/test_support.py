@@ -26,6 +26,7 @@ from tests.integration.purchase_helpers import (
     create_event,
     general,
     order_body,
+    running,
     start_order,
     wait_for_status,
 )
@@ -76,15 +77,11 @@ async def test_stuck_order_found_and_retried_with_the_cli(
     stack: Stack, cli_env: dict[str, str]
 ) -> None:
     order_id, queue, workers = await _order_with_broken_storage(stack)
-    runs = [asyncio.create_task(w.run()) for w in workers]
-    try:
+    async with running(workers):
         async with stack.http() as http:
             stuck = await wait_for_status(http, order_id, "needs_attention")
         assert "store_tickets_pdf" in stuck["last_error"]
         assert len(stuck["tickets"]) == 2  # paid and ticketed: its seats stay held
-    finally:
-        await asyncio.gather(*(w.shutdown() for w in workers))
-        await asyncio.gather(*runs, return_exceptions=True)
 
     listed = await cli(cli_env, "orders", "list", "--status", "needs_attention", "--json")
     assert listed.exit_code == 0, listed.output
@@ -106,16 +103,12 @@ async def test_stuck_order_found_and_retried_with_the_cli(
     # S3 is back: a healthy fulfilment worker serves the order's queue.
     restored = stack.settings.model_copy(update={"task_queue_fulfilment": queue})
     healthy = build_workers(stack.temporal, restored, ["fulfilment"], stack.sessions)
-    runs = [asyncio.create_task(w.run()) for w in healthy]
-    try:
+    async with running(healthy):
         retried = await cli(cli_env, "orders", "retry", order_id, "--reason", "S3 restored")
         assert retried.exit_code == 0, retried.output
         async with stack.http() as http:
             done = await wait_for_status(http, order_id, "completed")
         assert done["last_error"] is None
-    finally:
-        await asyncio.gather(*(w.shutdown() for w in healthy))
-        await asyncio.gather(*runs, return_exceptions=True)
 
     again = await cli(cli_env, "orders", "retry", order_id, "--reason", "once more")
     assert again.exit_code == 1
@@ -147,6 +140,16 @@ async def test_stuck_order_found_and_retried_with_the_cli(
         if e.HasField("workflow_execution_update_accepted_event_attributes")
     ]
     assert "support_retry" in updates  # the run's history shows the action
+
+    # The order's run ends here, while a worker serves this test's fulfilment queue: left
+    # open, a later refund of it (another test's bulk cancel of completed orders) would wait
+    # forever for a worker to void its tickets.
+    healthy = build_workers(stack.temporal, restored, ["fulfilment"], stack.sessions)
+    async with running(healthy):
+        ended = await cli(cli_env, "orders", "refund", order_id, "--reason", "test over")
+        assert ended.exit_code == 0, ended.output
+        run = stack.temporal.get_workflow_handle(order_id, result_type=str)
+        assert await run.result() == "refunded"
 
 
 async def test_concurrent_support_cancels_refund_once(stack: Stack) -> None:
