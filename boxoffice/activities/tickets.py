@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -38,7 +38,8 @@ class TicketActivities:
         the rows the first run wrote (with their codes, even if the signing key rotated since).
         """
         async with self._sessions() as s, s.begin():
-            order = await s.get(Order, ref.order_id)
+            # Locked, so a void of the order runs wholly before or wholly after this.
+            order = await s.get(Order, ref.order_id, with_for_update=True)
             if order is None:
                 raise ApplicationError(
                     f"order {ref.order_id} does not exist", type="OrderNotFound", non_retryable=True
@@ -47,6 +48,13 @@ class TicketActivities:
                 raise ApplicationError(
                     f"order {ref.order_id} is {order.status}, not paid",
                     type="OrderNotPaid",
+                    non_retryable=True,
+                )
+            if order.tickets_voided_at is not None:
+                # A late attempt (it outlived its timeout while the order was refunded).
+                raise ApplicationError(
+                    f"order {ref.order_id}'s tickets were voided",
+                    type="TicketsVoided",
                     non_retryable=True,
                 )
             holds = (
@@ -98,9 +106,12 @@ class TicketActivities:
     async def void_tickets(self, ref: OrderRef) -> Done:
         """Void every valid ticket of the order, or none if one has been used at the gate.
 
-        The tickets are locked first, so a check-in cannot slip in between the check and the
-        update. Idempotent: voiding void tickets changes nothing (Done.changed is False)."""
+        The order's row is locked first (as issuing does), then its tickets, so neither an
+        issue nor a check-in can slip in between the check and the update. The order is marked
+        voided, so no later issue attempt writes valid tickets. Idempotent: voiding void
+        tickets changes nothing (Done.changed is False)."""
         async with self._sessions() as s, s.begin():
+            await s.execute(select(Order.id).where(Order.id == ref.order_id).with_for_update())
             check_ins = (
                 await s.scalars(
                     select(Ticket.checked_in_at)
@@ -124,5 +135,10 @@ class TicketActivities:
                     .returning(Ticket.id)
                 )
             ).all()
+            await s.execute(
+                update(Order)
+                .where(Order.id == ref.order_id, Order.tickets_voided_at.is_(None))
+                .values(tickets_voided_at=func.now())
+            )
         activity.logger.info("order %s: %d tickets voided", ref.order_id, len(voided))
         return Done(changed=bool(voided))

@@ -107,6 +107,9 @@ class Order(Base):
     # Hash of the create request, so a reused Idempotency-Key with another body is refused.
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     tickets_pdf_key: Mapped[str | None] = mapped_column(String(300))
+    # Set when the order's tickets were voided (a refund): an issue attempt that outlived its
+    # timeout and commits later must not bring valid tickets back.
+    tickets_voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The account (token subject) that created it; None for a guest order.
     owner_sub: Mapped[str | None] = mapped_column(String(200), index=True)
     # Whose per-event ticket cap the order counts against: `sub:...` or `email:...`.

@@ -335,6 +335,44 @@ async def test_void_voids_every_ticket_once(
     assert (await run(tickets.void_tickets, order.id)).changed is False
 
 
+async def test_no_ticket_is_issued_after_a_void(
+    sessions: async_sessionmaker[AsyncSession], tickets: TicketActivities
+) -> None:
+    """An issue attempt that outlived its timeout while support refunded the order (its
+    tickets voided before it committed) must not bring valid tickets back."""
+    order = await make_order(sessions)
+    assert (await run(tickets.void_tickets, order.id)).changed is False  # none issued yet
+    with pytest.raises(ApplicationError) as refused:
+        await run(tickets.issue_tickets, order.id)
+    assert refused.value.type == "TicketsVoided"
+    assert refused.value.non_retryable
+    assert await ticket_rows(sessions, order.id) == []
+    assert (await order_row(sessions, order.id)).tickets_voided_at is not None
+
+
+async def test_concurrent_issue_and_void_leave_no_valid_ticket(
+    sessions: async_sessionmaker[AsyncSession], tickets: TicketActivities
+) -> None:
+    orders = [await make_order(sessions, quantities=(2,)) for _ in range(8)]
+    outcomes = await asyncio.gather(
+        *(
+            step
+            for order in orders
+            for step in (
+                run(tickets.issue_tickets, order.id),
+                run(tickets.void_tickets, order.id),
+            )
+        ),
+        return_exceptions=True,
+    )
+    for outcome in outcomes:  # issue either ran first (then voided) or was refused
+        assert not isinstance(outcome, Exception) or (
+            isinstance(outcome, ApplicationError) and outcome.type == "TicketsVoided"
+        ), outcome
+    for order in orders:
+        assert "valid" not in {t.status for t in await ticket_rows(sessions, order.id)}
+
+
 async def test_void_refuses_when_a_ticket_was_used(
     sessions: async_sessionmaker[AsyncSession], tickets: TicketActivities
 ) -> None:
