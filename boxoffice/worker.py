@@ -10,8 +10,8 @@ import asyncio
 import logging
 import multiprocessing
 import signal
-from collections.abc import Sequence
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -122,6 +122,16 @@ def build_workers(
     return workers
 
 
+@asynccontextmanager
+async def running(workers: Sequence[Worker]) -> AsyncIterator[None]:
+    """The workers poll for the block; on leaving it each shuts down (in-flight activities get
+    its grace) and a worker that failed raises here."""
+    async with AsyncExitStack() as stack:
+        for worker in workers:
+            await stack.enter_async_context(worker)
+        yield
+
+
 async def serve(queues: Sequence[str], settings: Settings | None = None) -> None:
     """Run the chosen queues' workers in this process until SIGTERM or SIGINT."""
     settings = settings or get_settings()
@@ -133,9 +143,7 @@ async def serve(queues: Sequence[str], settings: Settings | None = None) -> None
     try:
         client = await connect(settings)
         workers = build_workers(client, settings, queues, session_factory(engine))
-        async with AsyncExitStack() as stack:
-            for worker in workers:
-                await stack.enter_async_context(worker)
+        async with running(workers):
             log.info("worker serving %s on %s", ",".join(queues), settings.temporal_address)
             await stop.wait()
             log.info("worker stopping: in-flight activities get %ss", settings.step_timeout_seconds)

@@ -6,7 +6,6 @@ and `make test` runs beside a running `make dev`. Everything started here is sto
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import threading
@@ -30,7 +29,7 @@ from boxoffice.devstack import services
 from boxoffice.devstack.ports import free_port
 from boxoffice.settings import ABUSE_LIMITS_OFF, Settings
 from boxoffice.temporal_client import connect
-from boxoffice.worker import QUEUE_KINDS, build_workers
+from boxoffice.worker import QUEUE_KINDS, build_workers, running
 
 WEBHOOK_SECRET = "whsec_boxoffice_tests"
 
@@ -167,14 +166,12 @@ async def stack(embedded_services: Services) -> AsyncIterator[Stack]:
     engine = create_engine(settings)
     sessions = session_factory(engine)
     workers = build_workers(temporal, settings, QUEUE_KINDS, sessions)
-    runs = [asyncio.create_task(worker.run()) for worker in workers]
     try:
-        with ApiServer(settings) as api:
-            services.register_localstripe_webhook(
-                embedded_services.stripe_base, f"{api.url}/webhooks/stripe", WEBHOOK_SECRET
-            )
-            yield Stack(settings, embedded_services, api.url, temporal, engine, sessions)
+        async with running(workers):
+            with ApiServer(settings) as api:
+                services.register_localstripe_webhook(
+                    embedded_services.stripe_base, f"{api.url}/webhooks/stripe", WEBHOOK_SECRET
+                )
+                yield Stack(settings, embedded_services, api.url, temporal, engine, sessions)
     finally:
-        await asyncio.gather(*(worker.shutdown() for worker in workers))
-        await asyncio.gather(*runs, return_exceptions=True)
         await engine.dispose()

@@ -9,7 +9,6 @@ import dataclasses
 import threading
 import uuid
 from collections.abc import Coroutine
-from contextlib import AsyncExitStack
 from typing import Any, TypeVar
 
 from temporalio.client import (
@@ -33,7 +32,7 @@ from boxoffice.payloads import (
     ReservationAnswer,
 )
 from boxoffice.settings import Settings
-from boxoffice.worker import QUEUE_KINDS, build_workers
+from boxoffice.worker import QUEUE_KINDS, build_workers, running
 from boxoffice.workflows.purchase import PurchaseWorkflow
 from tests.chaos.cluster import Cluster, open_world
 from tests.chaos.invariants import World
@@ -92,13 +91,13 @@ class ModelRuntime:
         )
         try:
             await _register_search_attributes(env)
-            async with open_world(self.cluster) as (world, _engine), AsyncExitStack() as stack:
+            async with open_world(self.cluster) as (world, _engine):
                 world.temporal = env.client
                 self.env, self.world = env, world
-                for worker in build_workers(env.client, self.settings, QUEUE_KINDS, world.sessions):
-                    await stack.enter_async_context(worker)
-                self._ready.set()
-                await self._stop.wait()
+                workers = build_workers(env.client, self.settings, QUEUE_KINDS, world.sessions)
+                async with running(workers):
+                    self._ready.set()
+                    await self._stop.wait()
         finally:
             await env.shutdown()
 

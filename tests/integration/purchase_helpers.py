@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -14,24 +12,12 @@ import httpx
 import stripe
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.worker import Worker
 
 from boxoffice.payloads import Buyer, OrderItem, PipelineConfig, PurchaseInput, ReservationAnswer
 from boxoffice.workflows.purchase import PurchaseWorkflow
 
 if TYPE_CHECKING:
     from tests.conftest import Stack
-
-
-@asynccontextmanager
-async def running(workers: Sequence[Worker]) -> AsyncIterator[None]:
-    """Workers of a test's own queue (a broken or a restored service) serve for the block."""
-    runs = [asyncio.create_task(w.run()) for w in workers]
-    try:
-        yield
-    finally:
-        await asyncio.gather(*(w.shutdown() for w in workers))
-        await asyncio.gather(*runs, return_exceptions=True)
 
 
 async def create_event(

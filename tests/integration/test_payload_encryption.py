@@ -25,14 +25,13 @@ from boxoffice.devstack.ports import free_port
 from boxoffice.payload_encryption.codec import ENCODING, KEY_ID_METADATA
 from boxoffice.payloads import PurchaseInput
 from boxoffice.support.service import SupportService
-from boxoffice.worker import build_workers
+from boxoffice.worker import build_workers, running
 from boxoffice.workflows.purchase import PurchaseWorkflow
 from tests.conftest import Stack
 from tests.integration.purchase_helpers import (
     card_payment_method,
     create_event,
     order_body,
-    running,
     start_order,
     wait_for_status,
 )

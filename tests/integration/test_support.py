@@ -19,14 +19,13 @@ from boxoffice.api.order_creation import pipeline_config
 from boxoffice.cli import app
 from boxoffice.devstack.ports import free_port
 from boxoffice.settings import get_settings
-from boxoffice.worker import build_workers
+from boxoffice.worker import build_workers, running
 from tests.conftest import Stack
 from tests.integration.purchase_helpers import (
     available,
     create_event,
     general,
     order_body,
-    running,
     start_order,
     wait_for_status,
 )
