@@ -106,12 +106,16 @@ class TicketActivities:
     async def void_tickets(self, ref: OrderRef) -> Done:
         """Void every valid ticket of the order, or none if one has been used at the gate.
 
-        The order's row is locked first (as issuing does), then its tickets, so neither an
-        issue nor a check-in can slip in between the check and the update. The order is marked
-        voided, so no later issue attempt writes valid tickets. Idempotent: voiding void
-        tickets changes nothing (Done.changed is False)."""
+        The order is stamped voided first, which locks its row (as issuing does), then its
+        tickets are locked, so neither an issue nor a check-in can slip in between the check and
+        the update; a refusal rolls the stamp back. Once stamped, no later issue attempt writes
+        valid tickets. Idempotent: voiding void tickets changes nothing (Done.changed False)."""
         async with self._sessions() as s, s.begin():
-            await s.execute(select(Order.id).where(Order.id == ref.order_id).with_for_update())
+            await s.execute(
+                update(Order)
+                .where(Order.id == ref.order_id)
+                .values(tickets_voided_at=func.coalesce(Order.tickets_voided_at, func.now()))
+            )
             check_ins = (
                 await s.scalars(
                     select(Ticket.checked_in_at)
@@ -135,10 +139,5 @@ class TicketActivities:
                     .returning(Ticket.id)
                 )
             ).all()
-            await s.execute(
-                update(Order)
-                .where(Order.id == ref.order_id, Order.tickets_voided_at.is_(None))
-                .values(tickets_voided_at=func.now())
-            )
         activity.logger.info("order %s: %d tickets voided", ref.order_id, len(voided))
         return Done(changed=bool(voided))

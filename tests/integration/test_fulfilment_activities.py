@@ -389,3 +389,4 @@ async def test_void_refuses_when_a_ticket_was_used(
     assert refused.value.type == "TicketCheckedIn"
     assert refused.value.non_retryable
     assert [t.status for t in await ticket_rows(sessions, order.id)] == ["valid"] * 3
+    assert (await order_row(sessions, order.id)).tickets_voided_at is None  # rolled back
