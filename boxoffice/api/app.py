@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from boxoffice.api import admin, admin_orders, codec, events, gate, health, orders, webhooks
 from boxoffice.api.admission_turns import AdmissionTurns
 from boxoffice.api.body_limit import BodyLimitMiddleware
+from boxoffice.api.internal_errors import InternalErrorMiddleware
 from boxoffice.api.openapi_doc import install_openapi
 from boxoffice.api.outages import install_outage_handlers
 from boxoffice.api.security_headers import SecurityHeadersMiddleware
@@ -92,11 +93,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Order-Token"],
             expose_headers=["Location", "Retry-After", "ETag"],
         )
+    # An oversized body is refused before any other work (metrics aside)...
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    # ...a bug answers JSON like every other error...
+    app.add_middleware(InternalErrorMiddleware)
+    # ...and added last, so outermost: every answer, a 413 and a 500 too, has the headers.
     app.add_middleware(
         SecurityHeadersMiddleware, https=settings.public_base_url.startswith("https://")
     )
-    # Added last, so it runs first: an oversized body is refused before any other work.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:

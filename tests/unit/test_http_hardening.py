@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 
 from boxoffice.api.app import create_app
+from boxoffice.api.internal_errors import INTERNAL_ERROR
 from boxoffice.settings import ABUSE_LIMITS_OFF, Settings
 
 
@@ -62,6 +63,37 @@ async def test_oversized_bodies_are_refused_before_reading(tmp_path: Path) -> No
     for response in (declared, streamed):
         assert response.status_code == 413
         assert response.json() == {"detail": "The request body is larger than 2048 bytes."}
+
+
+def _assert_security_headers(response: httpx.Response) -> None:
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+async def test_a_413_carries_the_security_headers(tmp_path: Path) -> None:
+    async with _client(tmp_path, max_request_body_bytes=2048) as http:
+        response = await http.post("/orders", content=b"x" * 4096)
+    assert response.status_code == 413
+    _assert_security_headers(response)
+
+
+async def test_a_bug_answers_json_500_with_the_security_headers(tmp_path: Path) -> None:
+    app = create_app(Settings(data_dir=tmp_path))
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug with a secret: ada@example.com")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        response = await http.get("/boom")
+    assert response.status_code == 500
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json() == {"detail": INTERNAL_ERROR}
+    assert "ada@example.com" not in response.text
+    _assert_security_headers(response)
 
 
 def test_the_limits_off_switch_names_every_abuse_limit(tmp_path: Path) -> None:
