@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -100,6 +100,8 @@ class InventoryActivities:
                     non_retryable=True,
                 )
             currency = ticket_type.currency
+            if datetime.now(UTC) >= ticket_type.sales_end(event):
+                raise _SoldOut(ticket_type.sales_ended(event))
             taken = await session.execute(
                 text(
                     "UPDATE ticket_types SET available = available - :n "

@@ -15,6 +15,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -130,10 +131,14 @@ async def validate_items(
             await session.execute(select(TicketType).where(TicketType.id.in_(quantities)))
         ).scalars()
     }
+    now = datetime.now(UTC)
     for type_id in quantities:
         tt = types.get(type_id)
         if tt is None or tt.event_id != event.id:
             raise OrderRefused(422, f"Ticket type {type_id} is not sold for this event.")
+        # Here, so a sale that is over costs no workflow; the reservation checks it again.
+        if now >= tt.sales_end(event):
+            raise OrderRefused(409, tt.sales_ended(event))
     if len({tt.currency for tt in types.values()}) > 1:
         raise OrderRefused(422, "Ticket types of one order must share a currency.")
     return [OrderItem(str(type_id), qty) for type_id, qty in sorted(quantities.items())]

@@ -4,11 +4,11 @@ what it must not (a status, a price)."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 #: At least one character that is not blank in Python, JSON Schema (ECMA) or Rust regexes alike,
 #: so what the schema admits is never stripped to nothing here; and no NUL.
@@ -34,6 +34,33 @@ PaymentMethodId = Annotated[
 ]
 
 
+#: How far from now an event's times may be: anything further is a typo, or an attack on the
+#: listing (PostgreSQL stores years Python cannot read back, such as 10000).
+EVENT_TIMES_PAST = timedelta(days=366)
+EVENT_TIMES_FUTURE = timedelta(days=10 * 366)
+
+
+def _event_time(value: datetime) -> datetime:
+    """A time that round-trips through PostgreSQL and Python, near enough to now to be real."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("needs a time zone, e.g. 2027-03-01T20:00:00+01:00 or ...T19:00:00Z")
+    try:
+        in_utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the years 1 to 9999 once converted to UTC") from None
+    now = datetime.now(UTC)
+    if not now - EVENT_TIMES_PAST <= in_utc <= now + EVENT_TIMES_FUTURE:
+        raise ValueError(
+            f"must be within {EVENT_TIMES_PAST.days} days before and "
+            f"{EVENT_TIMES_FUTURE.days} days after now"
+        )
+    return value
+
+
+#: A time of an event (its start, the end of a type's sales), with a time zone.
+EventTime = Annotated[datetime, AfterValidator(_event_time)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -48,12 +75,20 @@ class TicketTypeCreate(Strict):
     price: int = Field(ge=0, le=10_000_000, description="Minor units (cents).")
     currency: Currency
     capacity: int = Field(ge=1, le=1_000_000)
+    on_sale_until: EventTime | None = Field(
+        default=None,
+        description="When sales of this type end; unset: when the event starts. Set it later "
+        "than the start to sell at the door.",
+    )
 
 
 class EventCreate(Strict):
     name: Name
     venue: Name
-    starts_at: datetime = Field(description="With a time zone, e.g. 2027-03-01T20:00:00+01:00.")
+    starts_at: EventTime = Field(
+        description="With a time zone, e.g. 2027-03-01T20:00:00+01:00; within a year before "
+        "and ten years after now."
+    )
     refund_cutoff_hours: int | None = Field(
         default=None, ge=0, le=24 * 365, description="Refunds end this long before the start."
     )
@@ -66,6 +101,7 @@ class TicketTypePublic(BaseModel):
     price: Money
     capacity: int
     available: int
+    on_sale_until: datetime = Field(description="Sales of this type end then.")
 
 
 class EventPublic(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -31,6 +31,12 @@ class Base(DeclarativeBase):
     pass
 
 
+#: Times Python reads back from PostgreSQL, with room to spare: the API refuses others, the
+#: tables' checks keep them out, and listings skip any row from before those checks.
+READABLE_FROM = datetime(1900, 1, 1, tzinfo=UTC)
+READABLE_UNTIL = datetime(2200, 1, 1, tzinfo=UTC)
+
+
 class Event(Base):
     __tablename__ = "events"
 
@@ -45,6 +51,10 @@ class Event(Base):
 
     __table_args__ = (
         CheckConstraint("status IN ('on_sale', 'cancelled')", name="event_status"),
+        CheckConstraint(
+            "starts_at >= '1900-01-01 00:00+00' AND starts_at < '2200-01-01 00:00+00'",
+            name="event_starts_at_readable",
+        ),
         CheckConstraint("refund_cutoff_hours >= 0", name="refund_cutoff_nonnegative"),
     )
 
@@ -59,11 +69,27 @@ class TicketType(Base):
     currency: Mapped[str] = mapped_column(String(3))
     capacity: Mapped[int] = mapped_column(Integer)
     available: Mapped[int] = mapped_column(Integer)
+    # Sales of this type end then; None: when the event starts.
+    on_sale_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    def sales_end(self, event: Event) -> datetime:
+        """When sales of this type end: the organiser's time, else the event's start."""
+        return self.on_sale_until or event.starts_at
+
+    def sales_ended(self, event: Event) -> str:
+        """Why an order for this type is refused once its sales are over."""
+        ended = self.sales_end(event)
+        when = " (when the event started)" if ended == event.starts_at else ""
+        return f"Sales of {self.name} ended at {ended.isoformat()}{when}."
 
     __table_args__ = (
         UniqueConstraint("event_id", "name"),
         CheckConstraint("price >= 0", name="price_nonnegative"),
         CheckConstraint("available >= 0 AND available <= capacity", name="available_in_range"),
+        CheckConstraint(
+            "on_sale_until >= '1900-01-01 00:00+00' AND on_sale_until < '2200-01-01 00:00+00'",
+            name="on_sale_until_readable",
+        ),
     )
 
 
