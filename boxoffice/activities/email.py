@@ -111,6 +111,8 @@ class _TicketsMail:
     starts_at: str
     ticket_count: int
     pdf_key: str
+    # An account's order: its link needs the account, not a guest token.
+    has_account: bool = False
 
 
 class EmailActivities:
@@ -205,6 +207,7 @@ class EmailActivities:
                 starts_at=format_starts_at(event.starts_at),
                 ticket_count=ticket_count,
                 pdf_key=order.tickets_pdf_key or tickets_pdf_key(order.id),
+                has_account=order.owner_sub is not None,
             )
 
     def _message(
@@ -217,20 +220,21 @@ class EmailActivities:
         message["Date"] = formatdate(usegmt=True)
         message["Message-ID"] = message_id
         what = (
-            "your ticket is" if mail.ticket_count == 1 else f"your {mail.ticket_count} tickets are"
+            "is your ticket" if mail.ticket_count == 1 else f"are your {mail.ticket_count} tickets"
         )
-        token = order_token(self._order_token_secret, mail.order_id)
-        link = (
-            f"{self._public_base_url}/orders/{quote(mail.order_id, safe='')}/tickets.pdf"
-            f"?token={token}"
-        )
+        link = f"{self._public_base_url}/orders/{quote(mail.order_id, safe='')}/tickets.pdf"
+        if mail.has_account:
+            again = f"Download them again while signed in to your account: {link}"
+        else:
+            token = order_token(self._order_token_secret, mail.order_id)
+            again = f"Download them again: {link}?token={token}"
         message.set_content(
             f"Hello {mail.buyer_name},\n\n"
             f"Here {what} for {mail.event_name}\n"
             f"at {mail.venue}, {mail.starts_at}.\n\n"
-            "They come attached as a PDF, one page per ticket. Show the QR code at the entrance;\n"
-            "each ticket gets one person in once.\n\n"
-            f"Download them again: {link}\n\n"
+            "They are attached as a PDF, one page per ticket. Show the QR code at the entrance;\n"
+            "each ticket lets one person in, once.\n\n"
+            f"{again}\n\n"
             f"Order {mail.order_id}\n"
         )
         message.add_attachment(

@@ -8,6 +8,7 @@ cannot be probed.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Query, Request
@@ -20,7 +21,7 @@ from boxoffice.auth.order_tokens import token_matches
 from boxoffice.auth.principal import Principal
 from boxoffice.auth.rate_limit import RateLimiter
 from boxoffice.auth.tokens import InvalidToken, TokenVerifier
-from boxoffice.db.models import Order
+from boxoffice.db.models import Event, Order
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -82,19 +83,50 @@ async def order_access(
         str | None,
         Header(max_length=200, description="The access_token POST /orders returned."),
     ] = None,
+) -> Principal | None:
+    """Admit support and admin, the order's owner, or a holder of its guest token (in the
+    X-Order-Token header); anyone else learns nothing (404, as for an unknown order).
+
+    A token in the URL is refused here: URLs end up in logs and browser histories, so only the
+    read-only PDF link, which the tickets email carries, takes one."""
+    if "token" in request.query_params and x_order_token is None and principal is None:
+        raise HTTPException(
+            401,
+            "Send the order's access token in the X-Order-Token header; ?token= works only in "
+            "the tickets PDF link.",
+            headers=_CHALLENGE,
+        )
+    return await _admit(order_id, request, principal, x_order_token)
+
+
+async def order_link_access(
+    order_id: OrderIdPath,
+    request: Request,
+    principal: OptionalPrincipal,
+    x_order_token: Annotated[
+        str | None,
+        Header(max_length=200, description="The access_token POST /orders returned."),
+    ] = None,
     token: Annotated[
-        str | None, Query(max_length=200, description="The same, for links (e.g. the PDF).")
+        str | None,
+        Query(max_length=200, description="The same, for the link in the tickets email."),
     ] = None,
 ) -> Principal | None:
-    """Admit support and admin, the order's owner, or a holder of its guest token; anyone else
-    learns nothing (404, as for an unknown order)."""
+    """As `order_access`, and the token may come in the URL: the tickets PDF is a link in an
+    email, and it only reads."""
+    return await _admit(order_id, request, principal, x_order_token or token)
+
+
+async def _admit(
+    order_id: str, request: Request, principal: Principal | None, guest_token: str | None
+) -> Principal | None:
     if principal is not None and principal.sees_all_orders:
         return principal
-    guest_token = x_order_token or token
     if guest_token is not None:
-        if token_matches(request.app.state.order_token_secret, order_id, guest_token):
-            return principal
-        raise _no_such_order(order_id)
+        if not token_matches(request.app.state.order_token_secret, order_id, guest_token):
+            raise _no_such_order(order_id)
+        await _check_guest_order(request, order_id)
+        return principal
     if principal is None:
         raise HTTPException(
             401,
@@ -107,6 +139,34 @@ async def order_access(
     if owner is None or owner != principal.subject:
         raise _no_such_order(order_id)
     return principal
+
+
+async def _check_guest_order(request: Request, order_id: str) -> None:
+    """A guest token opens a guest's order only, and only until its event is over (when the
+    order's run closes too): after that it is a leaked link, not a buyer."""
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    async with sessions() as session:
+        found = (
+            await session.execute(
+                select(Order.owner_sub, Event.starts_at)
+                .join(Event, Event.id == Order.event_id)
+                .where(Order.id == order_id)
+            )
+        ).one_or_none()
+    if found is None:
+        return  # not reserved yet (202): the token is the order's all the same
+    owner, starts_at = found
+    if owner is not None:
+        # An account's order is opened by the account: a guest token never came with it.
+        raise _no_such_order(order_id)
+    settings = request.app.state.settings
+    lapsed_at = starts_at + timedelta(seconds=settings.order_grace_seconds)
+    if datetime.now(UTC) >= lapsed_at:
+        raise HTTPException(
+            401,
+            f"This order's access token lapsed at {lapsed_at.isoformat()}, after its event.",
+            headers=_CHALLENGE,
+        )
 
 
 def _no_such_order(order_id: str) -> HTTPException:

@@ -18,6 +18,7 @@ from boxoffice.api.access import (
     client_address,
     enforce_rate_limit,
     order_access,
+    order_link_access,
 )
 from boxoffice.api.deps import SessionDep, SessionsDep, SettingsDep, TemporalDep
 from boxoffice.api.order_creation import OrderRefused, create_order, workflow_exists
@@ -32,6 +33,7 @@ from boxoffice.api.schemas import (
     PaymentIn,
     PaymentOutcome,
 )
+from boxoffice.auth.idempotency_keys import guest_key_refusal
 from boxoffice.auth.order_tokens import order_token
 from boxoffice.db.models import Order
 from boxoffice.payloads import CancelRequest, PayRequest, buyer_key
@@ -48,7 +50,9 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         min_length=1,
         max_length=200,
-        description="Repeat a create safely: the same key always gives the same order.",
+        description="Repeat a create safely: the same key always gives the same order. "
+        "Without a bearer token it must be random, at least 128 bits (a random UUID, 32 hex "
+        "digits): for a guest it is what a retry proves the order is theirs with.",
     ),
 ]
 _ERRORS: dict[int | str, dict[str, object]] = {
@@ -87,6 +91,10 @@ async def post_order(
     With a bearer token the order belongs to that account; without one (guest checkout) the
     answer's `access_token` is what proves the order is yours."""
     account = principal.subject if principal is not None else None
+    if account is None and idempotency_key is not None:
+        refusal = guest_key_refusal(idempotency_key)
+        if refusal is not None:
+            raise HTTPException(422, refusal)
     buyer = buyer_key(account, str(body.buyer.email))
     await enforce_rate_limit(
         request, f"orders:ip:{client_address(request)}", settings.rate_limit_orders_per_client
@@ -108,7 +116,12 @@ async def post_order(
     except RPCError as error:
         raise HTTPException(503, f"The order service is unavailable: {error.message}") from None
     location = f"/orders/{outcome.order_id}"
-    access_token = order_token(request.app.state.order_token_secret, outcome.order_id)
+    # An account's order opens with the account; a token beside it would be one more key.
+    access_token = (
+        order_token(request.app.state.order_token_secret, outcome.order_id)
+        if account is None
+        else None
+    )
     if not outcome.decided:
         return JSONResponse(
             OrderPending(
@@ -217,7 +230,7 @@ async def cancel_order(
     "/orders/{order_id}/tickets.pdf",
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}, **ORDER_ERRORS},
-    dependencies=_OWNER_ONLY,
+    dependencies=[Depends(order_link_access)],
 )
 async def tickets_pdf(order_id: OrderIdPath, session: SessionDep, request: Request) -> Response:
     order = await session.get(Order, order_id)

@@ -170,9 +170,10 @@ class OrderPublic(BaseModel):
     updated_at: datetime
     access_token: str | None = Field(
         default=None,
-        description="Only in the answer to POST /orders: send it as X-Order-Token (or ?token=) "
-        "to read, pay, cancel or download this order without an account. A retried create "
-        "with the same Idempotency-Key returns it again.",
+        description="Only in the answer to a guest's POST /orders (none for an account's "
+        "order): send it as X-Order-Token to read, pay, cancel or download this order; in a "
+        "URL (?token=) it opens only the tickets PDF. A retried create with the same "
+        "Idempotency-Key returns it again. It lapses once the event is over.",
     )
 
 

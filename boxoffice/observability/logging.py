@@ -7,8 +7,8 @@ Temporal's activity and workflow loggers put their context in the record (`tempo
 Nothing secret or personal reaches a log line: every message, extra field and traceback is
 masked first. Emails keep their first letter and domain (`a***@example.com`), Stripe secret keys
 their prefix (`sk_live_***`, `whsec_***`), PaymentIntent client secrets their intent
-(`pi_123_secret_***`), and card numbers (13 to 19 digits, grouped or not) their last four
-(`****4242`).
+(`pi_123_secret_***`), guests' order tokens their prefix (`bxo_***`), and card numbers (13 to
+19 digits, grouped or not) their last four (`****4242`).
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ _CARD = re.compile(
     r"|\d{4}[ -]\d{6}[ -]\d{4,5})"  # 3782 822463 10005 (American Express, Diners)
     r"(?![A-Za-z0-9-])"
 )
+#: A guest's order access token (`bxo_` + HMAC): in a header it is never logged, but the PDF
+#: link carries it in its query string, which uvicorn's access log keeps.
+_ORDER_TOKEN = re.compile(r"\bbxo_[A-Za-z0-9_-]+(?![A-Za-z0-9_*-])")
 _ORDER_IN_PATH = re.compile(r"/orders/(ord_[0-9a-f]{32})\b")
 
 
@@ -48,6 +51,7 @@ def _mask_card(match: re.Match[str]) -> str:
 
 def mask_text(text: str) -> str:
     """The text with emails, Stripe secrets, client secrets and card numbers masked."""
+    text = _ORDER_TOKEN.sub("bxo_***", text)
     text = _CLIENT_SECRET.sub(r"\1_secret_***", text)
     text = _STRIPE_SECRET.sub(r"\1***", text)
     text = _EMAIL.sub(r"\1***\2\3", text)

@@ -16,12 +16,28 @@ import httpx
 import pytest
 
 from boxoffice.api.app import create_app
+from boxoffice.auth.order_tokens import order_token, order_token_secret
 from tests.app_routes import route_entries
 from tests.conftest import Stack
 from tests.integration.purchase_helpers import create_event, order_body, wait_for_status
 
-Caller = Literal["anonymous", "alice", "guest", "gate", "support", "admin"]
-CALLERS: tuple[Caller, ...] = ("anonymous", "alice", "guest", "gate", "support", "admin")
+Caller = Literal[
+    "anonymous", "alice", "guest", "guest-in-url", "alice-token", "gate", "support", "admin"
+]
+#: `guest-in-url` sends the guest order's token as `?token=` instead of the header;
+#: `alice-token` sends a genuine guest token made for Alice's (an account's) order.
+CALLERS: tuple[Caller, ...] = (
+    "anonymous",
+    "alice",
+    "guest",
+    "guest-in-url",
+    "alice-token",
+    "gate",
+    "support",
+    "admin",
+)
+#: Callers that hold no bearer token: outside the order routes they are anonymous.
+TOKENLESS: frozenset[Caller] = frozenset({"anonymous", "guest", "guest-in-url", "alice-token"})
 #: How a route treats a caller: `ok` means the access rules let it through.
 Expect = Literal["ok", 401, 403, 404]
 
@@ -30,16 +46,20 @@ PUBLIC: dict[Caller, Expect] = dict.fromkeys(CALLERS, "ok")
 
 def staff(*roles: Caller) -> dict[Caller, Expect]:
     # A guest's order token opens its order only: elsewhere the guest is anonymous.
-    return {
-        c: "ok" if c in roles else (401 if c in ("anonymous", "guest") else 403) for c in CALLERS
-    }
+    return {c: "ok" if c in roles else (401 if c in TOKENLESS else 403) for c in CALLERS}
 
 
-#: For routes about one order: (caller, whose order) → answer. Alice owns `alice`'s order
-#: through her token; the guest holds the access token of `guest`'s order.
-def order_rule(caller: Caller, owner: Literal["alice", "guest"]) -> Expect:
+#: For routes about one order: (caller, whose order, the route) → answer. Alice owns `alice`'s
+#: order through her token; the guest holds the access token of `guest`'s order. A token in
+#: the URL opens only the tickets PDF (a link in the email); a guest token never opens an
+#: account's order.
+def order_rule(caller: Caller, owner: Literal["alice", "guest"], path: str) -> Expect:
     if caller in ("support", "admin") or caller == owner:
         return "ok"
+    if caller == "guest-in-url":
+        if not path.endswith("/tickets.pdf"):
+            return 401
+        return "ok" if owner == "guest" else 404
     return 401 if caller == "anonymous" else 404
 
 
@@ -130,6 +150,10 @@ async def world(stack: Stack) -> World:
             "anonymous": {},
             "alice": {"Authorization": f"Bearer {alice_token}"},
             "guest": {"X-Order-Token": guest_order["access_token"]},
+            "guest-in-url": {},
+            "alice-token": {
+                "X-Order-Token": order_token(order_token_secret(stack.settings), alice_order["id"])
+            },
             "gate": bearer["gate"],
             "support": bearer["support"],
             "admin": bearer["admin"],
@@ -147,7 +171,7 @@ def _cases() -> list[Any]:
         for owner in owners:
             for caller in CALLERS:
                 expect = (
-                    order_rule(caller, owner)  # type: ignore[arg-type]
+                    order_rule(caller, owner, path)  # type: ignore[arg-type]
                     if owner is not None
                     else rule[caller]  # type: ignore[index]
                 )
@@ -173,9 +197,11 @@ async def test_access(
         .replace("{action}", "retry")
     )
     async with httpx.AsyncClient(base_url=stack.api_url, trust_env=False, timeout=60) as http:
+        in_url = caller == "guest-in-url"
         response = await http.request(
             method,
             url,
+            params={"token": world.guest_token_of[world.orders["guest"]]} if in_url else None,
             headers=world.headers[caller],
             json={"unexpected": 1} if method == "POST" else None,
         )

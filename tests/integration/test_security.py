@@ -51,7 +51,13 @@ async def test_guest_orders_open_with_their_token_only(stack: Stack) -> None:
         path = f"/orders/{order['id']}"
         assert (await guest.get(path)).status_code == 401
         assert (await guest.get(path, headers={"X-Order-Token": token})).status_code == 200
-        assert (await guest.get(f"{path}?token={token}")).status_code == 200
+        # In a URL the token opens the PDF link only: URLs end up in logs and histories.
+        in_url = await guest.get(f"{path}?token={token}")
+        assert in_url.status_code == 401 and "X-Order-Token" in in_url.json()["detail"]
+        in_url = await guest.post(f"{path}/cancel?token={token}", json={})
+        assert in_url.status_code == 401
+        pdf = await guest.get(f"{path}/tickets.pdf?token={token}")
+        assert pdf.status_code == 404 and "not issued yet" in pdf.json()["detail"]
         for wrong in (other["access_token"], token[:-2] + "xx", "bxo_"):
             refused = await guest.get(path, headers={"X-Order-Token": wrong})
             assert refused.status_code == 404, wrong
@@ -64,6 +70,69 @@ async def test_guest_orders_open_with_their_token_only(stack: Stack) -> None:
             await session.execute(text("SELECT * FROM orders WHERE id = :o"), {"o": order["id"]})
         ).one()
     assert token not in json.dumps([str(v) for v in row])
+
+
+async def test_guest_keys_must_be_unguessable(stack: Stack) -> None:
+    """The same key and body return the same order and its token: for a guest the key is a
+    credential, so a guessable one would hand the order to the next guest who sends it."""
+    async with stack.http() as staff:
+        event = await create_event(staff)
+    weak = f"order-{uuid.uuid4().hex[:4]}"
+    async with stack.http(token=None) as first, stack.http(token=None) as second:
+        for guest in (first, second):
+            refused = await guest.post(
+                "/orders", json=order_body(event), headers={"Idempotency-Key": weak}
+            )
+            assert refused.status_code == 422, refused.text
+            assert "128 bits" in refused.json()["detail"]
+            assert weak not in refused.text
+        strong = str(uuid.uuid4())
+        made = await first.post(
+            "/orders", json=order_body(event), headers={"Idempotency-Key": strong}
+        )
+        assert made.status_code == 201, made.text
+    # An account's orders are bound to the account: its keys may be anything.
+    async with stack.http(token=stack.token(f"shop-{uuid.uuid4().hex[:6]}")) as shop:
+        keyed = await shop.post(
+            "/orders", json=order_body(event), headers={"Idempotency-Key": weak}
+        )
+        assert keyed.status_code == 201, keyed.text
+        assert keyed.json()["access_token"] is None
+
+
+async def test_a_guest_token_lapses_after_the_event(stack: Stack) -> None:
+    started = datetime.now(UTC) - timedelta(seconds=stack.settings.order_grace_seconds + 60)
+    async with stack.http() as staff:
+        created = await staff.post(
+            "/events",
+            json={
+                "name": f"Last night {uuid.uuid4().hex[:6]}",
+                "venue": "Hall 1",
+                "starts_at": started.isoformat(),
+                "ticket_types": [
+                    {
+                        "name": "General",
+                        "price": 900,
+                        "currency": "EUR",
+                        "capacity": 5,
+                        "on_sale_until": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+                    }
+                ],
+            },
+        )
+        assert created.status_code == 201, created.text
+        event = created.json()
+    async with stack.http(token=None) as guest:
+        bought = await guest.post("/orders", json=order_body(event, 1, "pm_card_visa"))
+        assert bought.status_code == 201, bought.text
+        order = bought.json()
+        lapsed = await guest.get(
+            f"/orders/{order['id']}", headers={"X-Order-Token": order["access_token"]}
+        )
+        assert lapsed.status_code == 401, lapsed.text
+        assert "lapsed" in lapsed.json()["detail"]
+    async with stack.http() as staff:  # support still sees it
+        assert (await staff.get(f"/orders/{order['id']}")).status_code == 200
 
 
 async def test_buyers_see_only_their_own_orders(stack: Stack) -> None:

@@ -56,6 +56,11 @@ def last_line(buffer: io.StringIO) -> dict[str, Any]:
         ("amex 3782 822463 10005", "amex ****0005"),
         ("13 digits 4222222222222", "13 digits ****2222"),
         ("19 digits 6011000990139424123", "19 digits ****4123"),
+        (
+            "GET /orders/ord_1/tickets.pdf?token=bxo_q2Zf-8K_x0AbCdEf12 HTTP/1.1",
+            "GET /orders/ord_1/tickets.pdf?token=bxo_*** HTTP/1.1",
+        ),
+        ("X-Order-Token: bxo_AAAA", "X-Order-Token: bxo_***"),
     ],
 )
 def test_secrets_and_personal_data_are_masked(text: str, masked: str) -> None:
@@ -191,7 +196,7 @@ def test_uvicorn_access_lines_become_fields() -> None:
             '%s - "%s %s HTTP/%s" %d',
             "127.0.0.1:5000",
             "GET",
-            f"/orders/{ORDER}?email=ada@example.com",
+            f"/orders/{ORDER}/tickets.pdf?email=ada@example.com&token=bxo_Q2zF8kx0AbCdEf1234",
             "1.1",
             200,
         )
@@ -201,9 +206,10 @@ def test_uvicorn_access_lines_become_fields() -> None:
     line = last_line(buffer)
     assert line["method"] == "GET"
     assert line["status"] == 200
-    assert line["path"] == f"/orders/{ORDER}?email=a***@example.com"
+    assert line["path"] == f"/orders/{ORDER}/tickets.pdf?email=a***@example.com&token=bxo_***"
     assert line["order_id"] == ORDER
     assert "ada@" not in buffer.getvalue()
+    assert "Q2zF8kx0" not in buffer.getvalue()
 
 
 def test_configure_logging_is_idempotent() -> None:
