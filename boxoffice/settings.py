@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -118,7 +120,8 @@ class Settings(BaseSettings):
     max_tickets_per_buyer_per_event: int = Field(default=20, ge=0)
     # Browser origins allowed to call the API, comma-separated (none by default).
     cors_allowed_origins: str = ""
-    # Dev only: the codec endpoint without a token, because the dev Temporal UI cannot send one.
+    # Dev only: the codec endpoint's decode without a token, for the dev Temporal UI (which
+    # cannot send one) from its loopback origin; refused with OIDC or an https public URL.
     codec_allow_anonymous: bool = False
 
     # The purchase pipeline.
@@ -202,6 +205,24 @@ class Settings(BaseSettings):
             choose_current_key_id(keys, self.payload_encryption_key_id)
         return self
 
+    @model_validator(mode="after")
+    def _anonymous_codec_in_dev_only(self) -> Settings:
+        """Decoded payloads are buyers' names and emails: never open outside a dev machine."""
+        if not self.codec_allow_anonymous:
+            return self
+        if self.auth_mode == "oidc" or self.public_base_url.startswith("https://"):
+            raise ValueError(
+                "CODEC_ALLOW_ANONYMOUS is for the dev stack only: it cannot be on with "
+                "AUTH_MODE=oidc or an https PUBLIC_BASE_URL"
+            )
+        foreign = [o for o in self.codec_origins if not _is_loopback_origin(o)]
+        if foreign:
+            raise ValueError(
+                "CODEC_ALLOW_ANONYMOUS opens the codec to a Temporal UI on this machine only; "
+                f"these CODEC_CORS_ORIGINS are not on loopback: {', '.join(foreign)}"
+            )
+        return self
+
     @property
     def codec_origins(self) -> list[str]:
         text = self.codec_cors_origins or self.temporal_ui_url
@@ -213,6 +234,16 @@ class Settings(BaseSettings):
 
     def stripe_key(self) -> str:
         return self.stripe_api_key.get_secret_value() if self.stripe_api_key else LOCAL_STRIPE_KEY
+
+
+def _is_loopback_origin(origin: str) -> bool:
+    host = urlsplit(origin).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @lru_cache(maxsize=1)

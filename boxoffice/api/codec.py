@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated
@@ -28,6 +30,11 @@ from boxoffice.payload_encryption.codec import EncryptionCodec, PayloadDecryptio
 _ALLOWED_HEADERS = "Authorization, Content-Type, X-Namespace"
 #: A payload list the UI sends is one history page; this bounds the work of one request.
 MAX_PAYLOADS = 1000
+UNREADABLE = (
+    "A payload could not be decrypted: it was altered, or its key is not configured here "
+    "(the API's log says which)."
+)
+log = logging.getLogger("boxoffice.codec")
 
 
 #: Standard base64, padded: what Temporal's protobuf JSON uses for bytes.
@@ -88,8 +95,12 @@ class CodecCall:
                 for p in body.payloads
             ]
             transformed = await transform(payloads)
-        except (binascii.Error, PayloadDecryptionError) as exc:
+        except binascii.Error as exc:
             raise HTTPException(400, str(exc), headers=self.cors) from None
+        except PayloadDecryptionError as exc:
+            # Which keys exist is the operators' to know, not the caller's: logged, not said.
+            log.warning("codec: %s", exc)
+            raise HTTPException(400, UNREADABLE, headers=self.cors) from None
         return CodecPayloads(
             payloads=[
                 CodecPayload(
@@ -139,12 +150,30 @@ def _b64text(data: bytes) -> str:
 _operators = require_roles("support", "admin")
 
 
-async def codec_access(settings: SettingsDep, principal: OptionalPrincipal) -> None:
-    """Support and admin only: decoded payloads hold buyers' names and emails. The dev stack
-    opens it (CODEC_ALLOW_ANONYMOUS) because the dev Temporal UI cannot send a token."""
-    if settings.codec_allow_anonymous:
+async def codec_access(
+    request: Request, settings: SettingsDep, principal: OptionalPrincipal
+) -> None:
+    """Support and admin only: decoded payloads hold buyers' names and emails.
+
+    The dev stack opens decoding (CODEC_ALLOW_ANONYMOUS, refused at start outside dev) to its
+    own Temporal UI, which cannot send a token: only a decode, only from the UI's origin, only
+    over loopback. Encoding, which lets a caller forge what the workers will read, always needs
+    a token."""
+    if settings.codec_allow_anonymous and principal is None and _the_dev_ui(request, settings):
         return
     await _operators(principal)
+
+
+def _the_dev_ui(request: Request, settings: SettingsDep) -> bool:
+    origin = (request.headers.get("origin") or "").rstrip("/")
+    host = request.client.host if request.client else ""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    return (
+        loopback and request.url.path.endswith("/decode") and origin in settings.codec_origins
+    )
 
 
 codec_routes = APIRouter(dependencies=[Depends(codec_access)], responses=STAFF_ERRORS)
@@ -152,7 +181,7 @@ codec_routes = APIRouter(dependencies=[Depends(codec_access)], responses=STAFF_E
 preflight_routes = APIRouter(include_in_schema=False)
 
 _ERRORS: dict[int | str, dict[str, object]] = {
-    400: {"model": ErrorBody, "description": "not base64, unknown key id, or altered payload"},
+    400: {"model": ErrorBody, "description": "not base64, or a payload that does not decrypt"},
     404: {"model": ErrorBody, "description": "another namespace (X-Namespace)"},
 }
 

@@ -8,11 +8,13 @@ import os
 import secrets
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import ValidationError
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter
 
+from boxoffice.api.app import create_app
 from boxoffice.payload_encryption.codec import (
     ENCODING,
     KEY_ID_METADATA,
@@ -200,3 +202,27 @@ def test_a_corrupt_dev_key_file_names_the_file(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match=f"{DEV_KEY_FILE}: .*'dev-1' is 8 bytes"):
         load_or_create_dev_keys(path)
+
+
+def test_anonymous_codec_access_is_refused_outside_dev(tmp_path: Path) -> None:
+    base = {"data_dir": tmp_path, "codec_allow_anonymous": True}
+    assert Settings(**base).codec_allow_anonymous  # type: ignore[arg-type]
+    for unsafe in (
+        {"auth_mode": "oidc", "oidc_issuer": "https://id.example", "oidc_audience": "bx"},
+        {"public_base_url": "https://tickets.example"},
+        {"codec_cors_origins": "http://localhost:8233,https://temporal.example"},
+    ):
+        with pytest.raises(ValidationError, match="CODEC_ALLOW_ANONYMOUS"):
+            Settings(**base, **unsafe)  # type: ignore[arg-type]
+
+
+async def test_anonymous_decoding_needs_a_loopback_caller(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, codec_allow_anonymous=True)
+    app = create_app(settings)
+    app.state.settings = settings  # what the lifespan sets; the refusal needs nothing else
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as remote:
+        refused = await remote.post(
+            "/codec/decode", json={"payloads": []}, headers={"Origin": "http://localhost:8233"}
+        )
+    assert refused.status_code == 401
