@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, get_args
 
+from boxoffice.auth.buyer_identity import buyer_key
+
 OrderStatus = Literal[
     "pending",
     "reserved",
@@ -44,18 +46,16 @@ class OrderItem:
     quantity: int
 
 
-def buyer_key(account: str | None, email: str) -> str:
-    """Who a buyer is for per-buyer limits: their account, or their email for a guest."""
-    return f"sub:{account}" if account else f"email:{email.strip().lower()}"
-
-
 @dataclass
 class Buyer:
     email: str
     name: str
     # The token subject that placed the order; None for a guest. It owns the order and is
-    # whose per-event ticket cap the order counts against.
+    # whose per-event ticket cap the order counts against (with the email and the card).
     account: str | None = None
+    # The client's network, as a keyed hash (`auth/buyer_identity.py`): whose unpaid holds
+    # the order counts against. None for orders created before it was counted.
+    client: str | None = None
 
     @property
     def cap_key(self) -> str:
@@ -78,6 +78,11 @@ class PipelineConfig:
     fulfilment_task_queue: str = "fulfilment"
     # Support may lengthen a hold by at most this much in all.
     max_hold_extension_seconds: int = 3600
+    # The hold first lasts this long, and hold_seconds once a card is tried; 0 (runs from
+    # before): hold_seconds at once.
+    first_hold_seconds: int = 0
+    # Payment attempts the order may make in all; 0 (runs from before): no limit.
+    max_payment_attempts: int = 0
 
 
 @dataclass

@@ -23,6 +23,9 @@ ABUSE_LIMITS_OFF: dict[str, int] = {
     "rate_limit_orders_per_buyer": 0,
     "rate_limit_validations_per_client": 0,
     "max_tickets_per_buyer_per_event": 0,
+    "max_unpaid_tickets_per_client": 0,
+    "rate_limit_payments_per_client": 0,
+    "max_payment_attempts_per_order": 0,
 }
 
 
@@ -116,8 +119,16 @@ class Settings(BaseSettings):
     rate_limit_orders_per_client: int = Field(default=30, ge=0)
     rate_limit_orders_per_buyer: int = Field(default=10, ge=0)
     rate_limit_validations_per_client: int = Field(default=1200, ge=0)
-    # Tickets one buyer (account, or email for guests) may hold or own per event; 0: no cap.
+    # Payment attempts per client address and window: how stolen cards are tested.
+    rate_limit_payments_per_client: int = Field(default=10, ge=0)
+    # Payment attempts one order may make in all; 0: no limit.
+    max_payment_attempts_per_order: int = Field(default=5, ge=0, le=1000)
+    # Tickets one buyer may pay for per event, counted under the account, the mailbox (an
+    # address with +tags and dots folded) and the card's fingerprint; 0: no cap.
     max_tickets_per_buyer_per_event: int = Field(default=20, ge=0)
+    # Tickets held and not yet paid per client network (an IPv4 address, an IPv6 /64),
+    # across events; 0: no limit.
+    max_unpaid_tickets_per_client: int = Field(default=20, ge=0)
     # Browser origins allowed to call the API, comma-separated (none by default).
     cors_allowed_origins: str = ""
     # Dev only: the codec endpoint's decode without a token, for the dev Temporal UI (which
@@ -126,6 +137,10 @@ class Settings(BaseSettings):
 
     # The purchase pipeline.
     hold_seconds: int = Field(default=15 * 60, ge=1, le=24 * 3600)
+    # A hold first lasts this long (at most hold_seconds), and is lengthened to hold_seconds
+    # once a card is tried: holding seats without paying costs a holder something. 0: the
+    # whole hold at once.
+    first_hold_seconds: int = Field(default=5 * 60, ge=0, le=24 * 3600)
     max_tickets_per_order: int = Field(default=10, ge=1, le=100)
     # Support may lengthen a hold by at most this many minutes in all.
     max_hold_extension_minutes: int = Field(default=60, ge=0, le=24 * 60)

@@ -52,7 +52,11 @@ def build_workers(
     interceptors = [MetricsInterceptor()]
     workers: list[Worker] = []
     if "purchases" in queues:
-        inventory = InventoryActivities(sessions, settings.max_tickets_per_buyer_per_event)
+        inventory = InventoryActivities(
+            sessions,
+            settings.max_tickets_per_buyer_per_event,
+            settings.max_unpaid_tickets_per_client,
+        )
         workers.append(
             Worker(
                 client,
@@ -69,7 +73,9 @@ def build_workers(
             )
         )
     if "payments" in queues:
-        payments = PaymentActivities(sessions, make_stripe_client(settings))
+        payments = PaymentActivities(
+            sessions, make_stripe_client(settings), settings.max_tickets_per_buyer_per_event
+        )
         workers.append(
             Worker(
                 client,

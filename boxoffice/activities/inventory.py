@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from boxoffice.db import buyer_limits
 from boxoffice.db.admissions import end_admission
 from boxoffice.db.models import Event, Hold, Order, TicketType
 from boxoffice.order_status import move_order_status
@@ -52,11 +53,16 @@ def merge_items(items: Sequence[OrderItem]) -> list[OrderItem]:
 
 class InventoryActivities:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], max_tickets_per_buyer: int = 0
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        max_tickets_per_buyer: int = 0,
+        max_unpaid_tickets_per_client: int = 0,
     ) -> None:
         self._sessions = sessions
-        # Per buyer and event; 0: no cap (the counts are kept all the same).
+        # Per buyer and event, counted at payment (payments.py); 0: no cap, nothing counted.
         self._buyer_cap = max_tickets_per_buyer
+        # Held and unpaid, per client network; 0: no limit, nothing counted.
+        self._unpaid_cap = max_unpaid_tickets_per_client
 
     @activity.defn(name="reserve_seats")
     async def reserve_seats(self, request: ReserveInput) -> ReserveResult:
@@ -116,7 +122,6 @@ class InventoryActivities:
                     str(ticket_type.id), ticket_type.name, item.quantity, ticket_type.price
                 )
             )
-        await self._count_for_buyer(session, event.id, request.buyer.cap_key, lines)
         # Decided: the seats admission control let it ask for stop counting against other
         # buyers in the transaction that took them, so no moment counts them twice or not at all.
         await end_admission(session, request.order_id)
@@ -147,6 +152,7 @@ class InventoryActivities:
                     unit_price=line.unit_price,
                 )
             )
+        await self._check_limits(session, request, event.id, sum(line.quantity for line in lines))
         return ReserveResult(
             reserved=True,
             total_amount=total,
@@ -157,28 +163,41 @@ class InventoryActivities:
             event_starts_at=event.starts_at,
         )
 
-    async def _count_for_buyer(
-        self, session: AsyncSession, event_id: uuid.UUID, buyer_key: str, lines: list[ReservedLine]
+    async def _check_limits(
+        self, session: AsyncSession, request: ReserveInput, event_id: uuid.UUID, quantity: int
     ) -> None:
-        """Add the order's tickets to the buyer's count for the event, by the same kind of
-        conditional update as seats, so concurrent orders cannot pass the cap together."""
-        quantity = sum(line.quantity for line in lines)
-        cap = self._buyer_cap or None
-        refusal = f"At most {cap} tickets per buyer for this event."
-        if cap is not None and quantity > cap:
-            raise _SoldOut(refusal)
-        counted = await session.execute(
-            text(
-                "INSERT INTO buyer_event_tickets AS b (event_id, buyer_key, tickets)"
-                " VALUES (:event, :buyer, :n) ON CONFLICT (event_id, buyer_key) DO UPDATE"
-                " SET tickets = b.tickets + :n"
-                " WHERE CAST(:cap AS integer) IS NULL OR b.tickets + :n <= :cap"
-                " RETURNING tickets"
-            ),
-            {"event": event_id, "buyer": buyer_key, "n": quantity, "cap": cap},
-        )
-        if counted.first() is None:
-            raise _SoldOut(refusal)
+        """Refuse what no payment could complete, and count the hold against its client
+        network's unpaid tickets (conditional, like seats). The per-buyer cap itself is
+        counted when the payment starts: unpaid holds made under a victim's address must not
+        use up the victim's cap."""
+        cap = self._buyer_cap
+        if cap and quantity > cap:
+            raise _SoldOut(f"At most {cap} tickets per buyer for this event.")
+        account = request.buyer.account
+        if cap and account is not None:
+            # The account's own count only: what it says is the caller's own business.
+            (key,) = buyer_limits.paid_keys(event_id, account=account, email=None)
+            bought = await buyer_limits.used(session, key)
+            if bought + quantity > cap:
+                raise _SoldOut(
+                    f"At most {cap} tickets per buyer for this event; this account has "
+                    f"{bought} already."
+                )
+        if self._unpaid_cap and request.buyer.client is not None:
+            refused = await buyer_limits.count(
+                session,
+                request.order_id,
+                [buyer_limits.unpaid_key(request.buyer.client)],
+                quantity,
+                self._unpaid_cap,
+                until_paid=True,
+            )
+            if refused is not None:
+                raise _SoldOut(
+                    f"At most {self._unpaid_cap} unpaid tickets may be held from one network "
+                    "at a time: pay for or cancel a held order first, or wait for its hold to "
+                    "end."
+                )
 
     async def _record_sold_out(
         self,
@@ -250,16 +269,8 @@ class InventoryActivities:
                     text("UPDATE ticket_types SET available = available + :n WHERE id = :id"),
                     {"n": quantity, "id": ticket_type_id},
                 )
-            if rows:
-                # The buyer may buy these again: give them back to the per-buyer count too.
-                await session.execute(
-                    text(
-                        "UPDATE buyer_event_tickets b SET tickets = GREATEST(b.tickets - :n, 0)"
-                        " FROM orders o WHERE o.id = :order AND b.event_id = o.event_id"
-                        " AND b.buyer_key = o.buyer_key"
-                    ),
-                    {"n": sum(quantity for _, quantity in rows), "order": request.order_id},
-                )
+            # The buyer may buy these again: give them back to the limits too.
+            await buyer_limits.let_go(session, request.order_id, paid=True, unpaid=True)
             await move_order_status(
                 session, request.order_id, request.final_status, request.reason, keep_error=True
             )

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from boxoffice.db import buyer_limits
 from boxoffice.db.models import Order, PaymentAttempt, Refund, StrayRefund
 from boxoffice.order_status import move_order_status
 from boxoffice.payloads import (
@@ -36,6 +37,8 @@ from boxoffice.settings import Settings
 #: Error types the workflow treats as the buyer's answer, not as an outage.
 CARD_DECLINED = "CardDeclined"
 PAYMENT_METHOD_INVALID = "PaymentMethodInvalid"
+#: The payment would take the buyer (account, mailbox or card) past the per-event cap.
+TICKET_CAP_REACHED = "TicketCapReached"
 
 _UNFINISHED = ("requires_payment_method", "requires_confirmation", "requires_action")
 
@@ -53,10 +56,15 @@ def make_stripe_client(settings: Settings) -> stripe.StripeClient:
 
 class PaymentActivities:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], client: stripe.StripeClient
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        client: stripe.StripeClient,
+        max_tickets_per_buyer: int = 0,
     ) -> None:
         self._sessions = sessions
         self._stripe = client
+        # Per buyer and event (account, mailbox, card); 0: no cap, nothing counted.
+        self._buyer_cap = max_tickets_per_buyer
 
     @activity.defn(name="charge_payment")
     async def charge_payment(self, request: PayInput) -> PayResult:
@@ -65,11 +73,15 @@ class PaymentActivities:
         A decline raises a non-retryable `CardDeclined` after recording it; network and server
         errors raise as they are, and Temporal retries them, reading the recorded intent first."""
         if request.amount == 0:
+            await self._count_for_buyer(request.order_id, card=None)
             await self._record_outcome(request.order_id, request.attempt, "succeeded", None)
             return PayResult(status="succeeded")
         async with self._sessions() as session:
             attempt = await session.get(PaymentAttempt, (request.order_id, request.attempt))
         if attempt is None:
+            if self._buyer_cap:
+                card = await self._card_fingerprint(request.payment_method)
+                await self._count_for_buyer(request.order_id, card)
             intent_id = await self._create_intent(request)
         else:
             intent_id = attempt.payment_intent_id
@@ -87,6 +99,42 @@ class PaymentActivities:
             intent = await self._stripe.v1.payment_intents.retrieve_async(intent_id)
         return await self._conclude(request.order_id, request.attempt, intent)
 
+    async def _card_fingerprint(self, payment_method: str) -> str | None:
+        """What Stripe knows about the card: the same card under any PaymentMethod."""
+        try:
+            method = await self._stripe.v1.payment_methods.retrieve_async(payment_method)
+        except stripe.InvalidRequestError as invalid:
+            raise _method_refused(invalid) from None
+        card = method.card if "card" in method else None
+        fingerprint = card.fingerprint if card is not None and "fingerprint" in card else None
+        return str(fingerprint) if fingerprint else None
+
+    async def _count_for_buyer(self, order_id: str, card: str | None) -> None:
+        """Count the order's tickets against its buyer's cap for the event, under the account,
+        the mailbox and the card, before any money moves. A retry finds them counted; a
+        decline gives them back (`_record_outcome`)."""
+        if not self._buyer_cap:
+            return
+        async with self._sessions() as session, session.begin():
+            order = await session.get(Order, order_id)
+            if order is None:
+                raise ApplicationError(f"order {order_id} has no row", type="OrderMissing")
+            keys = buyer_limits.paid_keys(
+                order.event_id, account=order.owner_sub, email=order.buyer_email, card=card
+            )
+            tickets = sum(int(line["quantity"]) for line in order.items)
+            refused = await buyer_limits.count(
+                session, order_id, keys, tickets, self._buyer_cap, until_paid=False
+            )
+            if refused is not None:
+                await session.rollback()
+                raise ApplicationError(
+                    f"At most {self._buyer_cap} tickets per buyer for this event, and "
+                    f"{_whose(refused)} has reached it.",
+                    type=TICKET_CAP_REACHED,
+                    non_retryable=True,
+                )
+
     async def _create_intent(self, request: PayInput) -> str:
         try:
             intent = await self._stripe.v1.payment_intents.create_async(
@@ -100,11 +148,7 @@ class PaymentActivities:
             )
         except stripe.InvalidRequestError as invalid:
             # Stripe refuses an unknown or unusable payment method before any money moves.
-            raise ApplicationError(
-                f"The payment method was refused: {invalid.user_message or 'invalid request'}",
-                type=PAYMENT_METHOD_INVALID,
-                non_retryable=True,
-            ) from None
+            raise _method_refused(invalid) from None
         async with self._sessions() as session, session.begin():
             await session.execute(
                 text(
@@ -181,6 +225,11 @@ class PaymentActivities:
                     " updated_at = now() WHERE order_id = :order AND attempt = :attempt"
                 ),
                 {"status": outcome, "reason": reason, "order": order_id, "attempt": attempt},
+            )
+            # Declined: the buyer may try another card, counted anew. Paid: no longer an
+            # unpaid hold of its client network.
+            await buyer_limits.let_go(
+                session, order_id, paid=outcome == "declined", unpaid=outcome == "succeeded"
             )
             await move_order_status(session, order_id, order_status, reason)
 
@@ -310,6 +359,22 @@ class PaymentActivities:
         if stripe_refund.status == "failed":
             raise ApplicationError(f"Stripe refund {stripe_refund.id} failed", type="RefundFailed")
         return str(stripe_refund.id)
+
+
+def _method_refused(invalid: stripe.InvalidRequestError) -> ApplicationError:
+    return ApplicationError(
+        f"The payment method was refused: {invalid.user_message or 'invalid request'}",
+        type=PAYMENT_METHOD_INVALID,
+        non_retryable=True,
+    )
+
+
+def _whose(key: str) -> str:
+    """`event:<id>:card:...` -> 'this card', and so on."""
+    kind = key.split(":")[2] if key.count(":") >= 2 else ""
+    return {"card": "this card", "email": "this email address", "sub": "this account"}.get(
+        kind, "this buyer"
+    )
 
 
 def _decline_reason(intent: Any) -> str:

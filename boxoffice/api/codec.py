@@ -171,9 +171,7 @@ def _the_dev_ui(request: Request, settings: SettingsDep) -> bool:
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:
         loopback = False
-    return (
-        loopback and request.url.path.endswith("/decode") and origin in settings.codec_origins
-    )
+    return loopback and request.url.path.endswith("/decode") and origin in settings.codec_origins
 
 
 codec_routes = APIRouter(dependencies=[Depends(codec_access)], responses=STAFF_ERRORS)

@@ -70,6 +70,15 @@ class OrderRefused(Exception):
         self.detail = detail
 
 
+@dataclass(frozen=True)
+class Requester:
+    """Who asks: the account (None for a guest) that will own the order, and the client's
+    network as a keyed hash (`auth/buyer_identity.py`), whose unpaid holds are limited."""
+
+    account: str | None = None
+    client: str | None = None
+
+
 @dataclass
 class CreateOutcome:
     order_id: str
@@ -105,6 +114,8 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
         payments_task_queue=settings.task_queue_payments,
         fulfilment_task_queue=settings.task_queue_fulfilment,
         max_hold_extension_seconds=settings.max_hold_extension_minutes * 60,
+        first_hold_seconds=settings.first_hold_seconds,
+        max_payment_attempts=settings.max_payment_attempts_per_order,
     )
 
 
@@ -160,7 +171,7 @@ async def create_order(
     settings: Settings,
     body: OrderCreate,
     idempotency_key: str | None,
-    account: str | None = None,
+    requester: Requester | None = None,
     memo: SoldOutMemo | None = None,
     turns: AdmissionTurns | None = None,
 ) -> CreateOutcome:
@@ -168,7 +179,7 @@ async def create_order(
     # A refusal from memory costs no session at all: most requests of a flash sale end above.
     async with sessions() as session:
         return await _admit_and_ask(
-            session, client, settings, body, idempotency_key, account, memo, turns
+            session, client, settings, body, idempotency_key, requester or Requester(), memo, turns
         )
 
 
@@ -178,12 +189,12 @@ async def _admit_and_ask(
     settings: Settings,
     body: OrderCreate,
     idempotency_key: str | None,
-    account: str | None,
+    requester: Requester,
     memo: SoldOutMemo | None,
     turns: AdmissionTurns | None,
 ) -> CreateOutcome:
     order_id = order_id_for(idempotency_key)
-    request_fingerprint = fingerprint(body, account)
+    request_fingerprint = fingerprint(body, requester.account)
     async with turns.turn(body) if turns is not None else contextlib.nullcontext():
         # The type may have sold out while this request waited its turn.
         _refuse_if_remembered(memo, body, idempotency_key)
@@ -211,7 +222,7 @@ async def _admit_and_ask(
             items,
             order_id,
             request_fingerprint,
-            account,
+            requester,
             keyed=idempotency_key is not None,
         )
     except Exception:
@@ -238,7 +249,7 @@ async def _start_and_ask(
     items: list[OrderItem],
     order_id: str,
     request_fingerprint: str,
-    account: str | None,
+    requester: Requester,
     keyed: bool,
 ) -> CreateOutcome:
     if keyed and await _closed_without_order(client, order_id):
@@ -247,14 +258,14 @@ async def _start_and_ask(
         # on its own: an update-with-start would only read the closed run's answer.
         await client.start_workflow(
             PurchaseWorkflow.run,
-            _workflow_input(body, items, order_id, request_fingerprint, settings, account),
+            _workflow_input(body, items, order_id, request_fingerprint, settings, requester),
             id=order_id,
             task_queue=settings.task_queue_purchases,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
             search_attributes=_search_attributes(body),
         )
-    start = _start_operation(body, items, order_id, request_fingerprint, settings, account)
+    start = _start_operation(body, items, order_id, request_fingerprint, settings, requester)
     try:
         answer = await _ask_for_seats(client, settings, start)
     except (WorkflowAlreadyStartedError, RPCError) as error:
@@ -299,13 +310,18 @@ def _workflow_input(
     order_id: str,
     request_fingerprint: str,
     settings: Settings,
-    account: str | None,
+    requester: Requester,
 ) -> PurchaseInput:
     return PurchaseInput(
         order_id=order_id,
         event_id=str(body.event_id),
         items=items,
-        buyer=Buyer(email=str(body.buyer.email), name=body.buyer.name, account=account),
+        buyer=Buyer(
+            email=str(body.buyer.email),
+            name=body.buyer.name,
+            account=requester.account,
+            client=requester.client,
+        ),
         payment_method=body.payment_method,
         request_fingerprint=request_fingerprint,
         config=pipeline_config(settings),
@@ -327,11 +343,11 @@ def _start_operation(
     order_id: str,
     request_fingerprint: str,
     settings: Settings,
-    account: str | None,
+    requester: Requester,
 ) -> WithStartWorkflowOperation[PurchaseWorkflow, str]:
     return WithStartWorkflowOperation(
         PurchaseWorkflow.run,
-        _workflow_input(body, items, order_id, request_fingerprint, settings, account),
+        _workflow_input(body, items, order_id, request_fingerprint, settings, requester),
         id=order_id,
         task_queue=settings.task_queue_purchases,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

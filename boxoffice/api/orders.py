@@ -21,7 +21,7 @@ from boxoffice.api.access import (
     order_link_access,
 )
 from boxoffice.api.deps import SessionDep, SessionsDep, SettingsDep, TemporalDep
-from boxoffice.api.order_creation import OrderRefused, create_order, workflow_exists
+from boxoffice.api.order_creation import OrderRefused, Requester, create_order, workflow_exists
 from boxoffice.api.order_view import load_order
 from boxoffice.api.schemas import (
     CancelIn,
@@ -33,10 +33,11 @@ from boxoffice.api.schemas import (
     PaymentIn,
     PaymentOutcome,
 )
+from boxoffice.auth.buyer_identity import buyer_key, client_key
 from boxoffice.auth.idempotency_keys import guest_key_refusal
 from boxoffice.auth.order_tokens import order_token
 from boxoffice.db.models import Order
-from boxoffice.payloads import CancelRequest, PayRequest, buyer_key
+from boxoffice.payloads import CancelRequest, PayRequest
 from boxoffice.s3 import read_object
 from boxoffice.workflows.purchase import PurchaseWorkflow
 
@@ -107,7 +108,9 @@ async def post_order(
             settings,
             body,
             idempotency_key,
-            account,
+            Requester(
+                account, client_key(request.app.state.order_token_secret, client_address(request))
+            ),
             memo=request.app.state.sold_out,
             turns=request.app.state.admission_turns,
         )
@@ -163,18 +166,31 @@ async def get_order(
 @router.post(
     "/orders/{order_id}/payment",
     response_model=PaymentOutcome,
-    responses={**_ERRORS, **ORDER_ERRORS, 402: {"model": PaymentOutcome}},
+    responses={**_ERRORS, **ORDER_ERRORS, 402: {"model": PaymentOutcome}, **RATE_LIMITED},
     dependencies=_OWNER_ONLY,
 )
 async def pay_order(
     order_id: OrderIdPath,
     body: PaymentIn,
+    request: Request,
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
 ) -> PaymentOutcome | JSONResponse:
     """Pay the held seats. A decline answers 402 and the order stays reserved: try another
-    card until the hold ends. 3-D Secure answers `requires_action` with the client secret."""
+    card until the hold ends. 3-D Secure answers `requires_action` with the client secret.
+    Attempts are limited per order and per client (429, the hold unchanged): trying card
+    after card is how stolen cards are tested."""
+    attempts = request.app.state.metrics.payment_attempts
+    try:
+        await enforce_rate_limit(
+            request,
+            f"payments:ip:{client_address(request)}",
+            settings.rate_limit_payments_per_client,
+        )
+    except HTTPException:
+        attempts.labels("limited_client").inc()
+        raise
     await _require_order(session, order_id)
     handle = temporal.get_workflow_handle(order_id, result_type=str)
     try:
@@ -185,7 +201,10 @@ async def pay_order(
     except TimeoutError:
         raise HTTPException(503, "The payment is taking too long; check the order.") from None
     except (WorkflowUpdateFailedError, RPCError) as error:
+        if _refusal_type(error) == "TooManyPaymentAttempts":
+            attempts.labels("limited_order").inc()
         _refuse(error)
+    attempts.labels(result.status).inc()
     order = await load_order(session, order_id)
     outcome = PaymentOutcome(
         status=result.status,
@@ -267,8 +286,14 @@ def _refuse(error: WorkflowUpdateFailedError | RPCError) -> NoReturn:
         raise HTTPException(503, f"The order service is unavailable: {error.message}") from None
     cause = error.cause
     if isinstance(cause, ApplicationError):
-        raise HTTPException(409, cause.message) from None
+        status = 429 if cause.type == "TooManyPaymentAttempts" else 409
+        raise HTTPException(status, cause.message) from None
     raise HTTPException(409, str(cause or error)) from None
+
+
+def _refusal_type(error: WorkflowUpdateFailedError | RPCError) -> str | None:
+    cause = error.cause if isinstance(error, WorkflowUpdateFailedError) else None
+    return cause.type if isinstance(cause, ApplicationError) else None
 
 
 def _plausible_id(order_id: str) -> bool:

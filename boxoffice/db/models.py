@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -138,7 +139,7 @@ class Order(Base):
     tickets_voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The account (token subject) that created it; None for a guest order.
     owner_sub: Mapped[str | None] = mapped_column(String(200), index=True)
-    # Whose per-event ticket cap the order counts against: `sub:...` or `email:...`.
+    # Who the buyer is for limits: `sub:...`, or `email:` and the normalised mailbox.
     buyer_key: Mapped[str | None] = mapped_column(String(400))
     created_at: Mapped[datetime] = _now()
     updated_at: Mapped[datetime] = _now()
@@ -284,17 +285,30 @@ class AuditEntry(Base):
     created_at: Mapped[datetime] = _now()
 
 
-class BuyerEventTickets(Base):
-    """Tickets a buyer holds or owns for one event, moved by conditional updates like seats,
-    so concurrent orders cannot pass the per-buyer cap."""
+class LimitCounter(Base):
+    """How much of a limit one key has used: a buyer's paid tickets for an event, or a client
+    network's unpaid ones (`db/buyer_limits.py`). Moved only by conditional updates."""
 
-    __tablename__ = "buyer_event_tickets"
+    __tablename__ = "limit_counters"
 
-    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id"), primary_key=True)
-    buyer_key: Mapped[str] = mapped_column(String(400), primary_key=True)
-    tickets: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(500), primary_key=True)
+    used: Mapped[int] = mapped_column(Integer)
 
-    __table_args__ = (CheckConstraint("tickets >= 0", name="buyer_tickets_nonnegative"),)
+    __table_args__ = (CheckConstraint("used >= 0", name="limit_used_nonnegative"),)
+
+
+class OrderLimitCount(Base):
+    """One order's share of one limit counter, so counting and letting go happen once."""
+
+    __tablename__ = "order_limit_counts"
+
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(500), primary_key=True)
+    amount: Mapped[int] = mapped_column(Integer)
+    # True: the unpaid-holds count of its client network, let go once the order is paid.
+    until_paid: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (CheckConstraint("amount > 0", name="limit_amount_positive"),)
 
 
 class StripeEvent(Base):

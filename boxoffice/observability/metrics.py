@@ -60,6 +60,15 @@ ORDER_STATUSES: Final = (
 #: `boxoffice_payments_total{outcome}`.
 PAYMENT_OUTCOMES: Final = ("succeeded", "declined", "requires_action", "error")
 
+#: `boxoffice_payment_attempts_total{outcome}`, counted by the API.
+PAYMENT_ATTEMPT_OUTCOMES: Final = (
+    "succeeded",
+    "declined",
+    "requires_action",
+    "limited_order",
+    "limited_client",
+)
+
 #: 10 ms .. 10 s: a reservation is one local activity, but waits on Temporal and Postgres.
 RESERVATION_BUCKETS: Final = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 HTTP_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -283,6 +292,15 @@ class ApiMetrics:
             buckets=HTTP_BUCKETS,
             registry=self.registry,
         )
+        self.payment_attempts = Counter(
+            "boxoffice_payment_attempts",
+            "POST /orders/{id}/payment by outcome; limited_order and limited_client: refused"
+            " (429) by the per-order and the per-client limits.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        for outcome in PAYMENT_ATTEMPT_OUTCOMES:
+            self.payment_attempts.labels(outcome)
         self.needs_attention = NeedsAttentionCollector(needs_attention_interval)
         self.registry.register(self.needs_attention)
         if process_collectors:

@@ -46,8 +46,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from boxoffice.workflows import policies
 
-#: Errors that are the buyer's answer (a declined card), not an outage.
-_DECLINES = ("CardDeclined", "PaymentMethodInvalid")
+#: Errors that are the buyer's answer (a declined card), not an outage. TicketCapReached: the
+#: payment would take the buyer past the per-event cap (raised before any money moves).
+_DECLINES = ("CardDeclined", "PaymentMethodInvalid", "TicketCapReached")
 _FULFILMENT_STEPS = ("issue_tickets", "store_tickets_pdf", "email_tickets")
 
 
@@ -85,6 +86,10 @@ class PurchaseWorkflow:
         # The hold's end; support may move it later (extend_hold), which wakes the hold loop.
         self._hold_expires_at: datetime | None = None
         self._hold_extended_by = timedelta(0)
+        # The hold starts short (config.first_hold_seconds) and gets its whole length once a
+        # card is tried: seats held by someone who never pays come back sooner.
+        self._hold_started: datetime | None = None
+        self._hold_lengthened = False
         self._resends = 0
 
     # --- the order's life ----------------------------------------------------------------
@@ -108,7 +113,8 @@ class PurchaseWorkflow:
         return self._status
 
     async def _reserve(self) -> bool:
-        hold_ends = workflow.now() + timedelta(seconds=self._config.hold_seconds)
+        self._hold_started = workflow.now()
+        hold_ends = self._hold_started + timedelta(seconds=self._first_hold_seconds())
         try:
             result: ReserveResult = await workflow.execute_local_activity(
                 "reserve_seats",
@@ -267,6 +273,8 @@ class PurchaseWorkflow:
                 return PayResult(status="succeeded")
             if self._closing:
                 raise ApplicationError("The hold has ended.", type="InvalidState")
+            # Checked again here: two attempts may have passed the validator together.
+            self._refuse_if_out_of_attempts()
             self._payment_in_flight = True
             try:
                 if self._open_attempt is not None:
@@ -301,6 +309,8 @@ class PurchaseWorkflow:
             if isinstance(cause, ApplicationError) and cause.type in _DECLINES:
                 self._last_error = cause.message
                 self._set_status("reserved")
+                if cause.type == "CardDeclined":  # a real card: let the buyer try another
+                    await self._lengthen_first_hold()
                 return PayResult(status="declined", decline_reason=cause.message)
             # Stripe stayed unreachable for the whole payment timeout: the charge may or may
             # not have gone through. Decide it (cancelling it if it did not) before answering.
@@ -309,7 +319,41 @@ class PurchaseWorkflow:
             self._mark_paid(result.payment_intent_id)
         else:
             self._open_attempt = attempt
+            await self._lengthen_first_hold()  # 3-D Secure takes the buyer a while
         return result
+
+    def _first_hold_seconds(self) -> int:
+        first = self._config.first_hold_seconds
+        return min(first, self._config.hold_seconds) if first else self._config.hold_seconds
+
+    async def _lengthen_first_hold(self) -> None:
+        """A card was tried: the hold gets its whole length (plus what support added)."""
+        if self._hold_lengthened or self._closing or not self._config.first_hold_seconds:
+            return
+        self._hold_lengthened = True
+        assert self._hold_started is not None and self._hold_expires_at is not None
+        whole = (
+            self._hold_started
+            + timedelta(seconds=self._config.hold_seconds)
+            + self._hold_extended_by
+        )
+        if whole <= self._hold_expires_at:
+            return
+        self._hold_expires_at = whole
+        await workflow.execute_activity(
+            "record_hold_expiry",
+            HoldExpiryChange(self._order.order_id, whole),
+            **policies.inventory(self._config),
+        )
+
+    def _refuse_if_out_of_attempts(self) -> None:
+        limit = self._config.max_payment_attempts
+        if limit and self._attempts >= limit:
+            raise ApplicationError(
+                f"This order has had {self._attempts} payment attempts, the most one order may "
+                "make. Its seats stay held until the hold ends; cancel it to order again.",
+                type="TooManyPaymentAttempts",
+            )
 
     async def _settle(self, attempt: int, *, cancel_if_unpaid: bool) -> PayResult:
         result: PayResult = await workflow.execute_activity(
@@ -431,6 +475,7 @@ class PurchaseWorkflow:
             raise ApplicationError(
                 f"This order is {self._status}; it can no longer be paid.", type="InvalidState"
             )
+        self._refuse_if_out_of_attempts()
 
     @workflow.update
     async def cancel(self, request: CancelRequest) -> CancelResult:

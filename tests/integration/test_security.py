@@ -10,21 +10,16 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 from sqlalchemy import text
 from temporalio.api.enums.v1 import EventType
-from temporalio.testing import ActivityEnvironment
 
-from boxoffice.activities.inventory import InventoryActivities
 from boxoffice.auth.tokens import mint_token
-from boxoffice.payloads import Buyer, OrderItem, ReleaseInput, ReserveInput
 from tests.conftest import WEBHOOK_SECRET, ApiServer, Stack, stack_settings
 from tests.integration.purchase_helpers import (
     card_payment_method,
     create_event,
-    general,
     order_body,
 )
 
@@ -271,52 +266,3 @@ async def test_rate_limits_answer_429_and_recover(stack: Stack) -> None:
                 for _ in range(3)
             ]
             assert 429 in validations and validations.count(200) <= 2, validations
-
-
-SCALPER = "scalper@example.com"
-
-
-def _reserve(order_id: str, event: dict[str, Any], quantity: int, email: str) -> ReserveInput:
-    return ReserveInput(
-        order_id=order_id,
-        event_id=event["id"],
-        items=[OrderItem(general(event), quantity)],
-        buyer=Buyer(email, "Scalper"),
-        hold_expires_at=datetime.now(UTC) + timedelta(minutes=15),
-    )
-
-
-async def test_the_per_buyer_cap_holds_under_concurrent_orders(stack: Stack) -> None:
-    async with stack.http() as http:
-        event = await create_event(http, capacity=50)
-    inventory = InventoryActivities(stack.sessions, max_tickets_per_buyer=3)
-    env = ActivityEnvironment()
-    ids = [f"ord_cap_{uuid.uuid4().hex}" for _ in range(10)]
-    # One buyer, ten orders of one ticket at once, under two spellings of one address.
-    results = await asyncio.gather(
-        *(
-            env.run(
-                inventory.reserve_seats,
-                _reserve(
-                    order_id, event, 1, "Scalper@Example.com" if n % 2 else "scalper@example.com"
-                ),
-            )
-            for n, order_id in enumerate(ids)
-        )
-    )
-    reserved = [order_id for order_id, r in zip(ids, results, strict=True) if r.reserved]
-    assert len(reserved) == 3
-    refused = next(r for r in results if not r.reserved)
-    assert refused.reason == "At most 3 tickets per buyer for this event."
-    assert all(r.reserved for r in results if r.reason is None)
-    # Another buyer is not affected; a released order gives its tickets back.
-    other = await env.run(
-        inventory.reserve_seats, _reserve(f"ord_cap_{uuid.uuid4().hex}", event, 3, "b@example.com")
-    )
-    assert other.reserved
-    await env.run(inventory.release_seats, ReleaseInput(reserved[0], "cancelled", "changed mind"))
-    again = await env.run(
-        inventory.reserve_seats,
-        _reserve(f"ord_cap_{uuid.uuid4().hex}", event, 1, "scalper@example.com"),
-    )
-    assert again.reserved

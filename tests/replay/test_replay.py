@@ -77,6 +77,13 @@ REQUIRED = {
     "stray_payment_after_expiry",
     "stray_payment_in_needs_attention",
     "late_payment_refunded",
+    # Abuse limits: a short first hold that a card attempt lengthens, the per-buyer cap
+    # refused at payment, and the limit on payment attempts.
+    "first_hold_expired",
+    "first_hold_lengthened_by_decline",
+    "first_hold_lengthened_by_3ds",
+    "ticket_cap_reached",
+    "payment_attempts_exhausted",
     # Paths the chaos tier found on the real stack (BOXOFFICE_RECORD_HISTORIES=1 pytest
     # tests/chaos): activity retries after a killed worker, a restarted server, outages.
     *(

@@ -101,7 +101,9 @@ def test_the_limits_off_switch_names_every_abuse_limit(tmp_path: Path) -> None:
     limits = {
         name
         for name in Settings.model_fields
-        if name.startswith(("rate_limit_", "max_tickets_per_buyer"))
+        if name.startswith(
+            ("rate_limit_", "max_tickets_per_buyer", "max_unpaid_tickets", "max_payment_attempts")
+        )
         and name != "rate_limit_window_seconds"
     }
     assert set(ABUSE_LIMITS_OFF) == limits
