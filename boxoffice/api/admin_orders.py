@@ -57,7 +57,7 @@ class ResendIn(BaseModel):
 
 
 class ExtendIn(ActionIn):
-    minutes: int = Field(ge=1, le=24 * 60)
+    minutes: int = Field(ge=1, le=24 * 60, strict=True)
 
 
 class BulkIn(ActionIn):

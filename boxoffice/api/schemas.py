@@ -10,9 +10,16 @@ from typing import Annotated, Literal
 from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+#: Characters no name or reason may hold: control characters (NUL, which PostgreSQL cannot
+#: store; line breaks and terminal escapes, which would reach emails, PDFs and the support CLI)
+#: and the invisible marks that reorder text (bidi overrides and isolates: "Ada\u202egnp.exe").
+_UNSAFE = r"\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"
 #: At least one character that is not blank in Python, JSON Schema (ECMA) or Rust regexes alike,
-#: so what the schema admits is never stripped to nothing here; and no NUL.
-VISIBLE = r"^[^\x00]*[^\s\x1c-\x1f\x85\x00][^\x00]*$"
+#: so what the schema admits is never stripped to nothing here (nor only zero-width), and
+#: nothing unsafe.
+VISIBLE = rf"^[^{_UNSAFE}]*[^\s{_UNSAFE}\u200b-\u200d\ufeff][^{_UNSAFE}]*$"
+#: Free text (a reason): line breaks and tabs allowed, nothing else unsafe.
+TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
 #: No NUL anywhere: PostgreSQL cannot store it in text.
 NO_NUL = r"^[^\x00]*$"
 #: What an order id can be (`ord_` and hex from us; the column holds 64 characters).
@@ -62,6 +69,9 @@ EventTime = Annotated[datetime, AfterValidator(_event_time)]
 
 
 class Strict(BaseModel):
+    """A request body: unknown fields are refused, and numbers are fields with strict=True
+    (JSON `"1"` and `true` are not numbers)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -72,9 +82,9 @@ class Money(BaseModel):
 
 class TicketTypeCreate(Strict):
     name: Annotated[str, visible_text(100)]
-    price: int = Field(ge=0, le=10_000_000, description="Minor units (cents).")
+    price: int = Field(ge=0, le=10_000_000, strict=True, description="Minor units (cents).")
     currency: Currency
-    capacity: int = Field(ge=1, le=1_000_000)
+    capacity: int = Field(ge=1, le=1_000_000, strict=True)
     on_sale_until: EventTime | None = Field(
         default=None,
         description="When sales of this type end; unset: when the event starts. Set it later "
@@ -90,7 +100,11 @@ class EventCreate(Strict):
         "and ten years after now."
     )
     refund_cutoff_hours: int | None = Field(
-        default=None, ge=0, le=24 * 365, description="Refunds end this long before the start."
+        default=None,
+        ge=0,
+        le=24 * 365,
+        strict=True,
+        description="Refunds end this long before the start.",
     )
     ticket_types: list[TicketTypeCreate] = Field(min_length=1, max_length=50)
 
@@ -116,7 +130,8 @@ class EventPublic(BaseModel):
 
 class OrderItemIn(Strict):
     ticket_type_id: uuid.UUID
-    quantity: int = Field(ge=1, le=100)
+    # strict: "1" and true are not quantities.
+    quantity: int = Field(ge=1, le=100, strict=True)
 
 
 class BuyerIn(Strict):
@@ -203,7 +218,7 @@ class PaymentOutcome(BaseModel):
 
 
 class CancelIn(Strict):
-    reason: Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)] | None = None
+    reason: Annotated[str, StringConstraints(max_length=500, pattern=TEXT)] | None = None
 
 
 class ErrorBody(BaseModel):

@@ -44,6 +44,33 @@ def _with(body: dict[str, Any], **changes: Any) -> dict[str, Any]:
         (lambda b, e: _with(b, status="completed"), 422, "status: Extra inputs"),
         (lambda b, e: _with(b, payment_method="card_4242"), 422, "payment_method"),
         (lambda b, e: _with(b, event_id="nope"), 422, "event_id"),
+        # JSON "1" and true are not quantities.
+        (
+            lambda b, e: _with(b, items=[{"ticket_type_id": general(e), "quantity": "1"}]),
+            422,
+            "items.0.quantity",
+        ),
+        (
+            lambda b, e: _with(b, items=[{"ticket_type_id": general(e), "quantity": True}]),
+            422,
+            "items.0.quantity",
+        ),
+        # Names reach emails, PDFs and terminals: no bidi overrides, no control characters.
+        (
+            lambda b, e: _with(b, buyer={"email": "a@example.com", "name": "Ada\u202egnp.exe"}),
+            422,
+            "buyer.name",
+        ),
+        (
+            lambda b, e: _with(b, buyer={"email": "a@example.com", "name": "Ada\x1b[2J"}),
+            422,
+            "buyer.name",
+        ),
+        (
+            lambda b, e: _with(b, buyer={"email": "a@example.com", "name": "Ada\r\nBcc: x"}),
+            422,
+            "buyer.name",
+        ),
     ],
 )
 async def test_create_order_refuses_bad_input(
