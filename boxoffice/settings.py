@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     # Tickets held and not yet paid per client network (an IPv4 address, an IPv6 /64),
     # across events; 0: no limit.
     max_unpaid_tickets_per_client: int = Field(default=20, ge=0)
+    # How long each API process answers the public catalogue (GET /events, /events/{id})
+    # from memory; availability shown may be this much old. 0: render every request.
+    catalogue_cache_seconds: float = Field(default=1.0, ge=0, le=300)
     # Browser origins allowed to call the API, comma-separated (none by default).
     cors_allowed_origins: str = ""
     # Dev only: the codec endpoint's decode without a token, for the dev Temporal UI (which

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from boxoffice.api.access import STAFF_ERRORS, require_roles
-from boxoffice.api.schemas import NO_NUL, ErrorBody, OrderIdPath, visible_text
+from boxoffice.api.schemas import NO_NUL, ErrorBody, OrderIdPath, Whole, visible_text
 from boxoffice.auth.principal import Principal
 from boxoffice.payloads import OrderStatus
 from boxoffice.support.service import (
@@ -57,7 +57,7 @@ class ResendIn(BaseModel):
 
 
 class ExtendIn(ActionIn):
-    minutes: int = Field(ge=1, le=24 * 60, strict=True)
+    minutes: Whole = Field(ge=1, le=24 * 60)
 
 
 class BulkIn(ActionIn):

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from boxoffice.api import admin, admin_orders, codec, events, gate, health, orders, webhooks
 from boxoffice.api.admission_turns import AdmissionTurns
 from boxoffice.api.body_limit import BodyLimitMiddleware
+from boxoffice.api.catalogue_cache import CatalogueCache
 from boxoffice.api.internal_errors import InternalErrorMiddleware
 from boxoffice.api.openapi_doc import install_openapi
 from boxoffice.api.outages import install_outage_handlers
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(codec.router)
     app.state.metrics = metrics
     app.state.sold_out = SoldOutMemo(settings.sold_out_memory_seconds)
+    app.state.catalogue = CatalogueCache(settings.catalogue_cache_seconds)
     app.state.admission_turns = AdmissionTurns(settings.admissions_at_once_per_type)
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     if settings.cors_origins:

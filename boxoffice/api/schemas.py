@@ -8,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+)
 
 #: Characters no name or reason may hold: control characters (NUL, which PostgreSQL cannot
 #: store; line breaks and terminal escapes, which would reach emails, PDFs and the support CLI)
@@ -68,9 +76,20 @@ def _event_time(value: datetime) -> datetime:
 EventTime = Annotated[datetime, AfterValidator(_event_time)]
 
 
+def _a_number(value: object) -> object:
+    """JSON `"1"` and `true` are not numbers, though lax validation would take them; `1.0`
+    is one (JSON Schema's integer)."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON number, not a string or a boolean")
+    return value
+
+
+#: A whole number as JSON sends it.
+Whole = Annotated[int, BeforeValidator(_a_number)]
+
+
 class Strict(BaseModel):
-    """A request body: unknown fields are refused, and numbers are fields with strict=True
-    (JSON `"1"` and `true` are not numbers)."""
+    """A request body: unknown fields are refused, and numbers are `Whole`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -82,9 +101,9 @@ class Money(BaseModel):
 
 class TicketTypeCreate(Strict):
     name: Annotated[str, visible_text(100)]
-    price: int = Field(ge=0, le=10_000_000, strict=True, description="Minor units (cents).")
+    price: Whole = Field(ge=0, le=10_000_000, description="Minor units (cents).")
     currency: Currency
-    capacity: int = Field(ge=1, le=1_000_000, strict=True)
+    capacity: Whole = Field(ge=1, le=1_000_000)
     on_sale_until: EventTime | None = Field(
         default=None,
         description="When sales of this type end; unset: when the event starts. Set it later "
@@ -99,11 +118,10 @@ class EventCreate(Strict):
         description="With a time zone, e.g. 2027-03-01T20:00:00+01:00; within a year before "
         "and ten years after now."
     )
-    refund_cutoff_hours: int | None = Field(
+    refund_cutoff_hours: Whole | None = Field(
         default=None,
         ge=0,
         le=24 * 365,
-        strict=True,
         description="Refunds end this long before the start.",
     )
     ticket_types: list[TicketTypeCreate] = Field(min_length=1, max_length=50)
@@ -130,8 +148,7 @@ class EventPublic(BaseModel):
 
 class OrderItemIn(Strict):
     ticket_type_id: uuid.UUID
-    # strict: "1" and true are not quantities.
-    quantity: int = Field(ge=1, le=100, strict=True)
+    quantity: Whole = Field(ge=1, le=100)
 
 
 class BuyerIn(Strict):

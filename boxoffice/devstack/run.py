@@ -435,6 +435,9 @@ def _start(stack: contextlib.ExitStack, data_dir: Path, ports: DevPorts) -> None
                 sys.executable,
                 *("-m", "uvicorn", "boxoffice.api.app:create_app", "--factory"),
                 *("--host", "127.0.0.1", "--port", str(ports.api)),
+                # No proxy in front here: uvicorn would otherwise believe X-Forwarded-For from
+                # any local client, which the per-client limits must not.
+                "--no-proxy-headers",
             ],
             name="API",
             env=env,

@@ -31,6 +31,8 @@ async def test_schemathesis_finds_nothing(stack: Stack, role: str, tmp_path: Pat
     examples = os.environ.get("BOXOFFICE_FUZZ_EXAMPLES", "3")
     command = [
         str(Path(sys.executable).with_name("schemathesis")),
+        "--config-file",
+        str(Path(__file__).with_name("schemathesis.toml")),
         "run",
         f"{stack.api_url}/openapi.json",
         "--max-examples",
