@@ -218,6 +218,8 @@ async def bench_stack(options: Options) -> AsyncIterator[BenchStack]:
             # Holds outlast the run, so no scenario's expiries land in another's figures (open
             # holds sets its own).
             "HOLD_SECONDS": "7200",
+            # No short first hold: buyers that never pay are the scenarios' own business.
+            "FIRST_HOLD_SECONDS": "0",
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AUTH_SECRET": AUTH_SECRET,
