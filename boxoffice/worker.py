@@ -22,6 +22,7 @@ from temporalio.worker import Worker
 from boxoffice.activities.email import EmailActivities
 from boxoffice.activities.inventory import InventoryActivities
 from boxoffice.activities.payments import PaymentActivities, make_stripe_client
+from boxoffice.activities.refunds import RefundActivities
 from boxoffice.activities.storage import StorageActivities
 from boxoffice.activities.tickets import TicketActivities
 from boxoffice.auth.order_tokens import order_token_secret
@@ -73,9 +74,11 @@ def build_workers(
             )
         )
     if "payments" in queues:
+        stripe_client = make_stripe_client(settings)
         payments = PaymentActivities(
-            sessions, make_stripe_client(settings), settings.max_tickets_per_buyer_per_event
+            sessions, stripe_client, settings.max_tickets_per_buyer_per_event
         )
+        refunds = RefundActivities(sessions, stripe_client)
         workers.append(
             Worker(
                 client,
@@ -83,8 +86,8 @@ def build_workers(
                 activities=[
                     payments.charge_payment,
                     payments.settle_payment,
-                    payments.refund_payment,
-                    payments.refund_stray_payment,
+                    refunds.refund_payment,
+                    refunds.refund_stray_payment,
                 ],
                 max_task_queue_activities_per_second=settings.payments_max_activities_per_second,
                 graceful_shutdown_timeout=grace,

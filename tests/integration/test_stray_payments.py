@@ -19,7 +19,8 @@ from sqlalchemy import select
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment
 
-from boxoffice.activities.payments import PaymentActivities, make_stripe_client
+from boxoffice.activities.payments import make_stripe_client
+from boxoffice.activities.refunds import RefundActivities
 from boxoffice.db.models import PaymentAttempt, StrayRefund
 from boxoffice.payloads import StrayPayment
 from boxoffice.workflows.late_payment import late_payment_workflow_id
@@ -128,7 +129,7 @@ async def test_second_payment_of_a_completed_order_is_refunded_by_its_run(stack:
 
 async def test_refund_stray_payment_refunds_once_and_only_strays(stack: Stack) -> None:
     client = make_stripe_client(stack.settings)
-    activities = PaymentActivities(stack.sessions, client)
+    activities = RefundActivities(stack.sessions, client)
     run = ActivityEnvironment().run
     async with stack.http() as http:
         event = await create_event(http)
