@@ -117,14 +117,23 @@ class PaymentActivities:
             refused = await buyer_limits.count(
                 session, order_id, keys, tickets, self._buyer_cap, until_paid=False
             )
-            if refused is not None:
-                await session.rollback()
-                raise ApplicationError(
-                    f"At most {self._buyer_cap} tickets per buyer for this event, and "
-                    f"{_whose(refused)} has reached it.",
-                    type=TICKET_CAP_REACHED,
-                    non_retryable=True,
-                )
+            if refused is None:
+                return
+            await session.rollback()
+        reason = (
+            f"At most {self._buyer_cap} tickets per buyer for this event, and "
+            f"{_whose(refused)} has reached it."
+        )
+        async with self._sessions() as session, session.begin():
+            # The buyer reads why on the order (a payment sent with the create has no answer).
+            await session.execute(
+                text(
+                    "UPDATE orders SET last_error = :reason, updated_at = now()"
+                    " WHERE id = :id AND status IN ('reserved', 'paying')"
+                ),
+                {"reason": reason, "id": order_id},
+            )
+        raise ApplicationError(reason, type=TICKET_CAP_REACHED, non_retryable=True)
 
     async def _create_intent(self, request: PayInput) -> str:
         try:

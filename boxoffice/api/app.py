@@ -20,6 +20,7 @@ from boxoffice.api.catalogue_cache import CatalogueCache
 from boxoffice.api.internal_errors import InternalErrorMiddleware
 from boxoffice.api.openapi_doc import install_openapi
 from boxoffice.api.outages import install_outage_handlers
+from boxoffice.api.schemas import PATTERN_MEANS
 from boxoffice.api.security_headers import SecurityHeadersMiddleware
 from boxoffice.api.sold_out_memo import SoldOutMemo
 from boxoffice.auth.order_tokens import order_token_secret
@@ -123,6 +124,10 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     parts = []
     for error in errors:
         where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+        if error.get("type") == "string_pattern_mismatch":
+            meaning = PATTERN_MEANS.get(str((error.get("ctx") or {}).get("pattern")))
+            if meaning is not None:
+                error["msg"] = meaning
         parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
     return JSONResponse(
         {

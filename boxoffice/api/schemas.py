@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     StringConstraints,
 )
+from pydantic_core import PydanticCustomError
 
 #: Characters no name or reason may hold: control characters (NUL, which PostgreSQL cannot
 #: store; line breaks and terminal escapes, which would reach emails, PDFs and the support CLI)
@@ -30,6 +31,12 @@ VISIBLE = rf"^[^{_UNSAFE}]*[^\s{_UNSAFE}\u200b-\u200d\ufeff][^{_UNSAFE}]*$"
 TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
 #: No NUL anywhere: PostgreSQL cannot store it in text.
 NO_NUL = r"^[^\x00]*$"
+#: What a refused pattern means, said in words (the patterns themselves are in the schema).
+PATTERN_MEANS = {
+    VISIBLE: "must not be blank, nor hold control characters or invisible bidi marks",
+    TEXT: "must not hold control characters (line breaks and tabs aside) or bidi marks",
+    NO_NUL: "must not hold NUL characters",
+}
 #: What an order id can be (`ord_` and hex from us; the column holds 64 characters).
 ORDER_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
 
@@ -58,16 +65,21 @@ EVENT_TIMES_FUTURE = timedelta(days=10 * 366)
 def _event_time(value: datetime) -> datetime:
     """A time that round-trips through PostgreSQL and Python, near enough to now to be real."""
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("needs a time zone, e.g. 2027-03-01T20:00:00+01:00 or ...T19:00:00Z")
+        raise PydanticCustomError(
+            "event_time", "needs a time zone, e.g. 2027-03-01T20:00:00+01:00 or ...T19:00:00Z"
+        )
     try:
         in_utc = value.astimezone(UTC)
     except OverflowError:
-        raise ValueError("is outside the years 1 to 9999 once converted to UTC") from None
+        raise PydanticCustomError(
+            "event_time", "is outside the years 1 to 9999 once converted to UTC"
+        ) from None
     now = datetime.now(UTC)
     if not now - EVENT_TIMES_PAST <= in_utc <= now + EVENT_TIMES_FUTURE:
-        raise ValueError(
-            f"must be within {EVENT_TIMES_PAST.days} days before and "
-            f"{EVENT_TIMES_FUTURE.days} days after now"
+        raise PydanticCustomError(
+            "event_time",
+            "must be within {past} days before and {future} days after now",
+            {"past": EVENT_TIMES_PAST.days, "future": EVENT_TIMES_FUTURE.days},
         )
     return value
 
@@ -80,7 +92,7 @@ def _a_number(value: object) -> object:
     """JSON `"1"` and `true` are not numbers, though lax validation would take them; `1.0`
     is one (JSON Schema's integer)."""
     if isinstance(value, bool | str):
-        raise ValueError("must be a JSON number, not a string or a boolean")
+        raise PydanticCustomError("whole_number", "must be a JSON number, not a string or boolean")
     return value
 
 

@@ -349,9 +349,10 @@ class PurchaseWorkflow:
     def _refuse_if_out_of_attempts(self) -> None:
         limit = self._config.max_payment_attempts
         if limit and self._attempts >= limit:
+            ends = self._hold_expires_at.isoformat() if self._hold_expires_at else "its end"
             raise ApplicationError(
                 f"This order has had {self._attempts} payment attempts, the most one order may "
-                "make. Its seats stay held until the hold ends; cancel it to order again.",
+                f"make. Its seats stay held until {ends}; cancel it to order again.",
                 type="TooManyPaymentAttempts",
             )
 

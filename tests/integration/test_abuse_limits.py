@@ -126,6 +126,12 @@ async def test_one_card_pays_for_the_cap_once_whoever_it_buys_for(stack: Stack) 
     assert outcomes[:CAP] == [None] * CAP
     refused = outcomes[CAP]
     assert refused is not None and "this card has reached it" in refused
+    # The buyer reads why on the order too (a payment sent with the create has no answer).
+    async with stack.sessions() as session:
+        last_error = await session.scalar(
+            text("SELECT last_error FROM orders WHERE id = :o"), {"o": order_id}
+        )
+    assert last_error == refused
 
 
 async def test_an_account_at_its_cap_cannot_buy_more_as_a_guest(stack: Stack) -> None:

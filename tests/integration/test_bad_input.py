@@ -48,7 +48,7 @@ def _with(body: dict[str, Any], **changes: Any) -> dict[str, Any]:
         (
             lambda b, e: _with(b, items=[{"ticket_type_id": general(e), "quantity": "1"}]),
             422,
-            "items.0.quantity",
+            "items.0.quantity: must be a JSON number, not a string or boolean",
         ),
         (
             lambda b, e: _with(b, items=[{"ticket_type_id": general(e), "quantity": True}]),
@@ -59,7 +59,7 @@ def _with(body: dict[str, Any], **changes: Any) -> dict[str, Any]:
         (
             lambda b, e: _with(b, buyer={"email": "a@example.com", "name": "Ada\u202egnp.exe"}),
             422,
-            "buyer.name",
+            "buyer.name: must not be blank, nor hold control characters or invisible bidi marks",
         ),
         (
             lambda b, e: _with(b, buyer={"email": "a@example.com", "name": "Ada\x1b[2J"}),
