@@ -75,14 +75,17 @@ def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
     return check
 
 
+#: A guest order's access token, as POST /orders returned it.
+OrderTokenHeader = Annotated[
+    str | None, Header(max_length=200, description="The access_token POST /orders returned.")
+]
+
+
 async def order_access(
     order_id: OrderIdPath,
     request: Request,
     principal: OptionalPrincipal,
-    x_order_token: Annotated[
-        str | None,
-        Header(max_length=200, description="The access_token POST /orders returned."),
-    ] = None,
+    x_order_token: OrderTokenHeader = None,
 ) -> Principal | None:
     """Admit support and admin, the order's owner, or a holder of its guest token (in the
     X-Order-Token header); anyone else learns nothing (404, as for an unknown order).
@@ -103,10 +106,7 @@ async def order_link_access(
     order_id: OrderIdPath,
     request: Request,
     principal: OptionalPrincipal,
-    x_order_token: Annotated[
-        str | None,
-        Header(max_length=200, description="The access_token POST /orders returned."),
-    ] = None,
+    x_order_token: OrderTokenHeader = None,
     token: Annotated[
         str | None,
         Query(max_length=200, description="The same, for the link in the tickets email."),

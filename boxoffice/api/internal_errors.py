@@ -6,10 +6,11 @@ sits just inside the security headers and answers first."""
 
 from __future__ import annotations
 
-import json
 import logging
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from boxoffice.api.asgi_answers import TrackedSend, send_json_error
 
 log = logging.getLogger("boxoffice.api")
 
@@ -24,29 +25,11 @@ class InternalErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = TrackedSend(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, tracked)
         except Exception:
             log.exception("unhandled error during %s %s", scope["method"], scope["path"])
-            if started:  # half an answer went out: only closing the connection is left
+            if tracked.started:  # half an answer went out: only closing the connection is left
                 raise
-            body = json.dumps({"detail": INTERNAL_ERROR}).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await send_json_error(send, 500, INTERNAL_ERROR)

@@ -27,7 +27,11 @@ async def create_event(
     price: int = 4500,
     starts_in: timedelta = timedelta(days=30),
     refund_cutoff_hours: int = 48,
+    sales_until: datetime | None = None,
 ) -> dict[str, Any]:
+    """An event with General (`capacity`) and VIP (5) tickets; `sales_until` lets them sell
+    past the start (at the door)."""
+    until = {"on_sale_until": sales_until.isoformat()} if sales_until else {}
     response = await http.post(
         "/events",
         json={
@@ -36,8 +40,14 @@ async def create_event(
             "starts_at": (datetime.now(UTC) + starts_in).isoformat(),
             "refund_cutoff_hours": refund_cutoff_hours,
             "ticket_types": [
-                {"name": "General", "price": price, "currency": "EUR", "capacity": capacity},
-                {"name": "VIP", "price": price * 3, "currency": "EUR", "capacity": 5},
+                {
+                    "name": "General",
+                    "price": price,
+                    "currency": "EUR",
+                    "capacity": capacity,
+                    **until,
+                },
+                {"name": "VIP", "price": price * 3, "currency": "EUR", "capacity": 5, **until},
             ],
         },
     )

@@ -102,15 +102,11 @@ async def test_sales_end_when_the_event_starts(stack: Stack) -> None:
         assert "ended at" in refused.json()["detail"]
         assert "when the event started" in refused.json()["detail"]
         # Sales at the door: the organiser lets a type sell after the start.
-        door = await http.post(
-            "/events",
-            json=_event(
-                (datetime.now(UTC) - timedelta(minutes=30)).isoformat(),
-                on_sale_until=(datetime.now(UTC) + timedelta(hours=3)).isoformat(),
-            ),
+        event = await create_event(
+            http,
+            starts_in=timedelta(minutes=-30),
+            sales_until=datetime.now(UTC) + timedelta(hours=3),
         )
-        assert door.status_code == 201, door.text
-        event = door.json()
         bought = await http.post("/orders", json=order_body(event, 1, "pm_card_visa"))
         assert bought.status_code == 201, bought.text
         await wait_for_status(http, bought.json()["id"], "completed")

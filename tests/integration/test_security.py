@@ -96,27 +96,11 @@ async def test_guest_keys_must_be_unguessable(stack: Stack) -> None:
 
 
 async def test_a_guest_token_lapses_after_the_event(stack: Stack) -> None:
-    started = datetime.now(UTC) - timedelta(seconds=stack.settings.order_grace_seconds + 60)
+    over = timedelta(seconds=stack.settings.order_grace_seconds + 60)
     async with stack.http() as staff:
-        created = await staff.post(
-            "/events",
-            json={
-                "name": f"Last night {uuid.uuid4().hex[:6]}",
-                "venue": "Hall 1",
-                "starts_at": started.isoformat(),
-                "ticket_types": [
-                    {
-                        "name": "General",
-                        "price": 900,
-                        "currency": "EUR",
-                        "capacity": 5,
-                        "on_sale_until": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
-                    }
-                ],
-            },
+        event = await create_event(
+            staff, starts_in=-over, sales_until=datetime.now(UTC) + timedelta(hours=1)
         )
-        assert created.status_code == 201, created.text
-        event = created.json()
     async with stack.http(token=None) as guest:
         bought = await guest.post("/orders", json=order_body(event, 1, "pm_card_visa"))
         assert bought.status_code == 201, bought.text
