@@ -29,4 +29,4 @@ ENV DATA_DIR=/data
 EXPOSE 8000
 
 # uvicorn handles SIGTERM itself: in-flight requests finish before it exits.
-CMD ["uvicorn", "boxoffice.api.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["uvicorn", "boxoffice.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from boxoffice.api.schemas import OrderCreate
+from boxoffice.orders.schemas import OrderCreate
 
 
 def create_bare_app() -> FastAPI:

@@ -13,7 +13,7 @@ PARTS = (
     ("bench.bare_temporal", "bare worker"),
     ("bench.mail_sink", "SMTP"),
     ("bench.noop_steps", "no-op steps"),
-    ("boxoffice.api.app", "API"),
+    ("boxoffice.app", "API"),
     ("boxoffice.worker", "workers"),
     ("multiprocessing", "workers"),  # a pool's spawned processes
     ("temporal", "Temporal"),

@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 
 from boxoffice.auth.tokens import mint_token
-from boxoffice.settings import Settings
+from boxoffice.core.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,10 @@ from typing import Any
 from temporalio import activity
 from temporalio.worker import Worker
 
-from boxoffice.db.engine import create_engine, session_factory
-from boxoffice.order_status import move_order_status
-from boxoffice.payloads import (
+from boxoffice.core.database.engine import create_engine, session_factory
+from boxoffice.core.settings import get_settings
+from boxoffice.core.temporal.client import connect
+from boxoffice.orders.messages import (
     EmailSent,
     IssuedTickets,
     OrderRef,
@@ -26,8 +27,7 @@ from boxoffice.payloads import (
     PayResult,
     StoredDocument,
 )
-from boxoffice.settings import get_settings
-from boxoffice.temporal_client import connect
+from boxoffice.orders.repository.status import move_order_status
 
 
 class NoopSteps:

@@ -17,11 +17,11 @@ from temporalio.client import Client
 from bench.load import AUTH_SECRET
 from bench.options import Options
 from bench.processes import Child, free_port_run, scrape, total
-from boxoffice.db.migrate import upgrade
+from boxoffice.core.database.migrate import upgrade
+from boxoffice.core.settings import ABUSE_LIMITS_OFF
 from boxoffice.devstack import services
 from boxoffice.devstack.ports import free_port, wait_for_port
-from boxoffice.settings import ABUSE_LIMITS_OFF
-from boxoffice.ticket_codes import load_or_create_signing_key
+from boxoffice.orders.tickets.codes import load_or_create_signing_key
 
 REPO = Path(__file__).resolve().parent.parent
 WEBHOOK_SECRET = "whsec_boxoffice_bench"
@@ -67,7 +67,7 @@ class BenchStack:
         url = f"http://127.0.0.1:{port}"
         self.api.start(
             [
-                *(sys.executable, "-m", "uvicorn", "boxoffice.api.app:create_app", "--factory"),
+                *(sys.executable, "-m", "uvicorn", "boxoffice.app:create_app", "--factory"),
                 *UVICORN_FLAGS,
                 *("--port", str(port), "--workers", str(processes)),
             ],

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from boxoffice.settings import LOCAL_STRIPE_KEY
+from boxoffice.core.settings import LOCAL_STRIPE_KEY
 
 
 def succeeded_charges(stripe_base: str, order_ids: set[str]) -> Counter[str]:

@@ -13,10 +13,10 @@ from typing import Annotated
 
 import typer
 
+from boxoffice.core.settings import get_settings
+from boxoffice.core.temporal.search_attributes import REGISTRATION
 from boxoffice.gate.cli import gate
-from boxoffice.search_attributes import REGISTRATION
-from boxoffice.settings import get_settings
-from boxoffice.support.cli import orders_app
+from boxoffice.orders.cli import orders_app
 
 app = typer.Typer(
     help="Boxoffice: a ticket-selling backend where each purchase is a Temporal workflow.",
@@ -89,7 +89,7 @@ def db_upgrade(
     """Apply the Alembic migrations to DATABASE_URL (safe to run at every deploy)."""
     from sqlalchemy.exc import OperationalError
 
-    from boxoffice.db.migrate import upgrade
+    from boxoffice.core.database.migrate import upgrade
 
     settings = get_settings()
     if not settings.database_url:

@@ -19,23 +19,23 @@ from botocore.exceptions import BotoCoreError, ClientError
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from boxoffice.activities.email import EmailActivities
-from boxoffice.activities.inventory import InventoryActivities
-from boxoffice.activities.payments import PaymentActivities, make_stripe_client
-from boxoffice.activities.refunds import RefundActivities
-from boxoffice.activities.storage import StorageActivities
-from boxoffice.activities.tickets import TicketActivities
 from boxoffice.auth.order_tokens import order_token_secret
-from boxoffice.db.engine import create_engine, session_factory
-from boxoffice.observability.interceptor import MetricsInterceptor
-from boxoffice.observability.logging import configure_logging
-from boxoffice.observability.metrics import expose_worker_metrics
-from boxoffice.s3 import ensure_bucket, make_s3_client
-from boxoffice.settings import Settings, get_settings
-from boxoffice.temporal_client import connect
-from boxoffice.ticket_codes import signer_from_settings
-from boxoffice.workflows.late_payment import RefundLatePayment
-from boxoffice.workflows.purchase import PurchaseWorkflow
+from boxoffice.core.database.engine import create_engine, session_factory
+from boxoffice.core.observability.interceptor import MetricsInterceptor
+from boxoffice.core.observability.logging import configure_logging
+from boxoffice.core.observability.metrics import expose_worker_metrics
+from boxoffice.core.s3 import ensure_bucket, make_s3_client
+from boxoffice.core.settings import Settings, get_settings
+from boxoffice.core.temporal.client import connect
+from boxoffice.orders.activities.documents import StorageActivities
+from boxoffice.orders.activities.email import EmailActivities
+from boxoffice.orders.activities.inventory import InventoryActivities
+from boxoffice.orders.activities.payments import PaymentActivities, make_stripe_client
+from boxoffice.orders.activities.refunds import RefundActivities
+from boxoffice.orders.activities.tickets import TicketActivities
+from boxoffice.orders.tickets.codes import signer_from_settings
+from boxoffice.orders.workflow.late_payment import RefundLatePayment
+from boxoffice.orders.workflow.purchase import PurchaseWorkflow
 
 QUEUE_KINDS = ("purchases", "payments", "fulfilment")
 log = logging.getLogger("boxoffice.worker")

@@ -21,14 +21,14 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
-from boxoffice.api.app import create_app
+from boxoffice.app import create_app
 from boxoffice.auth.tokens import mint_token
-from boxoffice.db.engine import create_engine, session_factory
-from boxoffice.db.migrate import upgrade
+from boxoffice.core.database.engine import create_engine, session_factory
+from boxoffice.core.database.migrate import upgrade
+from boxoffice.core.settings import ABUSE_LIMITS_OFF, Settings
+from boxoffice.core.temporal.client import connect
 from boxoffice.devstack import services
 from boxoffice.devstack.ports import free_port
-from boxoffice.settings import ABUSE_LIMITS_OFF, Settings
-from boxoffice.temporal_client import connect
 from boxoffice.worker import QUEUE_KINDS, build_workers, running
 
 WEBHOOK_SECRET = "whsec_boxoffice_tests"

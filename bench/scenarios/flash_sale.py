@@ -1,8 +1,8 @@
 """Scenario 3: 10,000 buyers for 1,000 seats of one ticket type, 200 at a time, each paying at
 once. Exactly the seats sold hold orders; the rest get a fast 409 from admission control
-(`boxoffice/api/admission.py`) without starting a workflow, set beside a bare FastAPI endpoint
-that answers 409 under the same uvicorn flags. Afterwards, Postgres and the Stripe emulator
-must both show no seat sold twice."""
+(`boxoffice/orders/admission/control.py`) without starting a workflow, set beside a bare
+FastAPI endpoint that answers 409 under the same uvicorn flags. Afterwards, Postgres and the
+Stripe emulator must both show no seat sold twice."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ import hashlib
 import hmac
 import secrets
 
-from boxoffice.secret_files import load_or_create_secret
-from boxoffice.settings import Settings
+from boxoffice.core.secret_files import load_or_create_secret
+from boxoffice.core.settings import Settings
 
 PREFIX = "bxo_"
 

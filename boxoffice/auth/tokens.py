@@ -17,8 +17,8 @@ import httpx
 import jwt
 
 from boxoffice.auth.principal import STAFF_ROLES, Principal
-from boxoffice.secret_files import load_or_create_secret
-from boxoffice.settings import Settings
+from boxoffice.core.secret_files import load_or_create_secret
+from boxoffice.core.settings import Settings
 
 OIDC_ALGORITHMS = ["RS256", "ES256"]
 

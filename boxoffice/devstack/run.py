@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from boxoffice.auth.tokens import mint_token
+from boxoffice.core.secret_files import load_or_create_secret
+from boxoffice.core.settings import Settings
 from boxoffice.devstack import services
 from boxoffice.devstack.ports import port_is_free
-from boxoffice.secret_files import load_or_create_secret
-from boxoffice.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -156,8 +156,8 @@ def seed_demo_event(database_url: str) -> DemoEvent:
     from sqlalchemy import create_engine, select
     from sqlalchemy.orm import Session
 
-    from boxoffice.db.engine import sqlalchemy_url
-    from boxoffice.db.models import Event, TicketType
+    from boxoffice.core.database.engine import sqlalchemy_url
+    from boxoffice.core.database.models import Event, TicketType
 
     engine = create_engine(sqlalchemy_url(database_url))
     try:
@@ -325,7 +325,7 @@ def _start(stack: contextlib.ExitStack, data_dir: Path, ports: DevPorts) -> None
         database_url = settings.database_url
         _say("using the PostgreSQL at DATABASE_URL")
     env["DATABASE_URL"] = database_url
-    from boxoffice.db.migrate import upgrade
+    from boxoffice.core.database.migrate import upgrade
 
     upgrade(database_url)
 
@@ -387,7 +387,7 @@ def _start(stack: contextlib.ExitStack, data_dir: Path, ports: DevPorts) -> None
         )
 
     # S3.
-    from boxoffice.s3 import ensure_bucket, make_s3_client
+    from boxoffice.core.s3 import ensure_bucket, make_s3_client
 
     if own_s3:
         _say("starting moto (S3)")
@@ -433,7 +433,7 @@ def _start(stack: contextlib.ExitStack, data_dir: Path, ports: DevPorts) -> None
         services.managed_process(
             [
                 sys.executable,
-                *("-m", "uvicorn", "boxoffice.api.app:create_app", "--factory"),
+                *("-m", "uvicorn", "boxoffice.app:create_app", "--factory"),
                 *("--host", "127.0.0.1", "--port", str(ports.api)),
                 # No proxy in front here: uvicorn would otherwise believe X-Forwarded-For from
                 # any local client, which the per-client limits must not.

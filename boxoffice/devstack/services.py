@@ -29,9 +29,9 @@ from typing import IO, Any
 
 import httpx
 
+from boxoffice.core.temporal.search_attributes import REGISTRATION
 from boxoffice.devstack.mail_catcher import CaughtMessage, MailCatcherHandler
 from boxoffice.devstack.ports import free_port, port_is_free, wait_for_port
-from boxoffice.search_attributes import REGISTRATION
 
 log = logging.getLogger(__name__)
 

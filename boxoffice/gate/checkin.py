@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from boxoffice.db.models import Scan, Ticket, TicketType
+from boxoffice.core.database.models import Scan, Ticket, TicketType
 from boxoffice.gate.results import (
     OfflineScan,
     OfflineScanAnswer,
@@ -27,7 +27,7 @@ from boxoffice.gate.results import (
     ScanAnswer,
     TicketAtGate,
 )
-from boxoffice.ticket_codes import VerifiedCode, verify_code
+from boxoffice.orders.tickets.codes import VerifiedCode, verify_code
 
 
 class ScanIdReused(Exception):

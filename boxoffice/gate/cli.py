@@ -21,8 +21,8 @@ import httpx
 import typer
 from pydantic import ValidationError
 
+from boxoffice.core.settings import get_settings
 from boxoffice.gate.results import ScanAnswer
-from boxoffice.settings import get_settings
 
 _REFUSED, _BAD_INPUT, _UNREACHABLE = 1, 2, 3
 #: A scan is retried with the same scan id, so a lost answer is never an `already_used`.

@@ -10,9 +10,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boxoffice.db.models import Order, Scan, Ticket, TicketType
+from boxoffice.core.database.models import Order, Scan, Ticket, TicketType
 from boxoffice.gate.results import CheckinCounts, GateBundle, GateKey, TicketTypeCheckins
-from boxoffice.ticket_codes import public_key_pem
+from boxoffice.orders.tickets.codes import public_key_pem
 
 
 async def gate_bundle(

@@ -21,7 +21,7 @@ from boxoffice.gate.results import (
     OfflineScansUpload,
     ScanResult,
 )
-from boxoffice.ticket_codes import key_id_of, verify_code
+from boxoffice.orders.tickets.codes import key_id_of, verify_code
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from boxoffice.api.schemas import visible_text
-from boxoffice.ticket_codes import MAX_CODE_LENGTH
+from boxoffice.orders.schemas import visible_text
+from boxoffice.orders.tickets.codes import MAX_CODE_LENGTH
 
 #: What an online scan can answer.
 ScanResult = Literal["accepted", "already_used", "void", "invalid", "wrong_event"]

@@ -19,12 +19,12 @@ import stripe
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from boxoffice.auth.tokens import mint_token
-from boxoffice.db.engine import create_engine, session_factory
-from boxoffice.db.migrate import upgrade
+from boxoffice.core.database.engine import create_engine, session_factory
+from boxoffice.core.database.migrate import upgrade
+from boxoffice.core.s3 import ensure_bucket, make_s3_client
+from boxoffice.core.settings import ABUSE_LIMITS_OFF, Settings
+from boxoffice.core.temporal.client import connect
 from boxoffice.devstack import services
-from boxoffice.s3 import ensure_bucket, make_s3_client
-from boxoffice.settings import ABUSE_LIMITS_OFF, Settings
-from boxoffice.temporal_client import connect
 from boxoffice.worker import QUEUE_KINDS
 from tests.chaos.fault_proxy import FaultProxy
 from tests.chaos.invariants import World

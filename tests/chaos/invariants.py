@@ -27,9 +27,9 @@ from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client
 
-from boxoffice.activities.email import tickets_message_id
 from boxoffice.devstack.services import MailCatcher
-from boxoffice.payloads import FINAL_STATUSES
+from boxoffice.orders.activities.email import tickets_message_id
+from boxoffice.orders.messages import FINAL_STATUSES
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -15,9 +15,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import SecretStr
 
+from boxoffice.core.settings import Settings
 from boxoffice.devstack import services
 from boxoffice.devstack.ports import free_port
-from boxoffice.settings import Settings
 
 #: How long a restarted part gets to answer again.
 START_SECONDS = 60.0

@@ -21,8 +21,9 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from boxoffice.api.order_creation import pipeline_config
-from boxoffice.payloads import (
+from boxoffice.core.settings import Settings
+from boxoffice.orders.creation import pipeline_config
+from boxoffice.orders.messages import (
     RESERVATION_UPDATE_ID,
     Buyer,
     OrderItem,
@@ -31,9 +32,8 @@ from boxoffice.payloads import (
     PurchaseInput,
     ReservationAnswer,
 )
-from boxoffice.settings import Settings
+from boxoffice.orders.workflow.purchase import PurchaseWorkflow
 from boxoffice.worker import QUEUE_KINDS, build_workers, running
-from boxoffice.workflows.purchase import PurchaseWorkflow
 from tests.chaos.cluster import Cluster, open_world
 from tests.chaos.invariants import World
 from tests.workflow.conftest import _register_search_attributes, _test_server_path

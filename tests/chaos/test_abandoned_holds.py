@@ -21,8 +21,8 @@ from temporalio.client import (
 )
 from temporalio.common import WorkflowIDConflictPolicy
 
-from boxoffice.api.order_creation import pipeline_config
-from boxoffice.payloads import (
+from boxoffice.orders.creation import pipeline_config
+from boxoffice.orders.messages import (
     RESERVATION_UPDATE_ID,
     Buyer,
     OrderItem,
@@ -30,7 +30,7 @@ from boxoffice.payloads import (
     PurchaseInput,
     ReservationAnswer,
 )
-from boxoffice.workflows.purchase import PurchaseWorkflow
+from boxoffice.orders.workflow.purchase import PurchaseWorkflow
 from tests.chaos.buyers import wait_for_statuses
 from tests.chaos.conftest import Chaos
 from tests.chaos.invariants import check_all

@@ -25,7 +25,7 @@ from hypothesis.stateful import (
 )
 
 from boxoffice.auth.tokens import mint_token
-from boxoffice.payloads import CancelRequest, PayRequest, SupportAction
+from boxoffice.orders.messages import CancelRequest, PayRequest, SupportAction
 from tests.chaos.buyers import statuses
 from tests.chaos.cluster import Cluster
 from tests.chaos.conftest import Reports

@@ -11,11 +11,11 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from boxoffice.db.engine import sqlalchemy_url
-from boxoffice.db.migrate import upgrade
+from boxoffice.core.database.engine import sqlalchemy_url
+from boxoffice.core.database.migrate import upgrade
+from boxoffice.core.s3 import ensure_bucket, make_s3_client
+from boxoffice.core.settings import Settings
 from boxoffice.devstack import services
-from boxoffice.s3 import ensure_bucket, make_s3_client
-from boxoffice.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

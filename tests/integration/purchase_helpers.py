@@ -13,8 +13,14 @@ import stripe
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
-from boxoffice.payloads import Buyer, OrderItem, PipelineConfig, PurchaseInput, ReservationAnswer
-from boxoffice.workflows.purchase import PurchaseWorkflow
+from boxoffice.orders.messages import (
+    Buyer,
+    OrderItem,
+    PipelineConfig,
+    PurchaseInput,
+    ReservationAnswer,
+)
+from boxoffice.orders.workflow.purchase import PurchaseWorkflow
 
 if TYPE_CHECKING:
     from tests.conftest import Stack

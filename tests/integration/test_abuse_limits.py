@@ -14,9 +14,9 @@ from sqlalchemy import text
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from boxoffice.activities.inventory import InventoryActivities
-from boxoffice.activities.payments import PaymentActivities, make_stripe_client
-from boxoffice.payloads import Buyer, OrderItem, PayInput, ReleaseInput, ReserveInput
+from boxoffice.orders.activities.inventory import InventoryActivities
+from boxoffice.orders.activities.payments import PaymentActivities, make_stripe_client
+from boxoffice.orders.messages import Buyer, OrderItem, PayInput, ReleaseInput, ReserveInput
 from boxoffice.worker import build_workers, running
 from tests.conftest import ApiServer, Stack, stack_settings
 from tests.integration.purchase_helpers import (

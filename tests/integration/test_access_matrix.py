@@ -15,7 +15,7 @@ from typing import Any, Literal
 import httpx
 import pytest
 
-from boxoffice.api.app import create_app
+from boxoffice.app import create_app
 from boxoffice.auth.order_tokens import order_token, order_token_secret
 from tests.app_routes import route_entries
 from tests.conftest import Stack

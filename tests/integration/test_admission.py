@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import text
 from temporalio.testing import ActivityEnvironment
 
-from boxoffice.activities.inventory import InventoryActivities
-from boxoffice.api.admission import admit, begin_autocommit
-from boxoffice.db.admissions import end_admission
-from boxoffice.payloads import Buyer, OrderItem, ReserveInput
+from boxoffice.orders.activities.inventory import InventoryActivities
+from boxoffice.orders.admission.control import admit, begin_autocommit
+from boxoffice.orders.messages import Buyer, OrderItem, ReserveInput
+from boxoffice.orders.repository.admissions import end_admission
 from tests.conftest import Stack
 from tests.integration.purchase_helpers import available, create_event, general, order_body
 

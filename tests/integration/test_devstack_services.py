@@ -27,12 +27,12 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
 from boxoffice.cli import register_search_attributes
+from boxoffice.core.settings import Settings
+from boxoffice.core.temporal.encryption.keys import DEV_KEY_FILE
 from boxoffice.devstack import services
 from boxoffice.devstack.mail_catcher import eml_filename
 from boxoffice.devstack.ports import free_port, port_answers, port_is_free
 from boxoffice.devstack.run import DevPorts, restore_bucket, save_bucket, seed_demo_event
-from boxoffice.payload_encryption.keys import DEV_KEY_FILE
-from boxoffice.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -342,7 +342,7 @@ async def test_mail_catcher_keeps_and_writes_messages(tmp_path: Path) -> None:
 
 
 def test_demo_event_is_seeded_once(tmp_path: Path) -> None:
-    from boxoffice.db.migrate import upgrade
+    from boxoffice.core.database.migrate import upgrade
 
     with services.postgres(tmp_path / "pg") as uri:
         upgrade(uri)

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import text
 from temporalio.testing import ActivityEnvironment
 
-from boxoffice.activities.inventory import InventoryActivities
-from boxoffice.payloads import Buyer, OrderItem, ReserveInput
+from boxoffice.orders.activities.inventory import InventoryActivities
+from boxoffice.orders.messages import Buyer, OrderItem, ReserveInput
 from tests.conftest import Stack
 from tests.integration.purchase_helpers import (
     available,

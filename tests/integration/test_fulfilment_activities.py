@@ -17,15 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from boxoffice.activities.email import EmailActivities, tickets_message_id
-from boxoffice.activities.storage import StorageActivities
-from boxoffice.activities.tickets import TicketActivities
-from boxoffice.db.models import Email, Event, Hold, Order, Ticket, TicketType
+from boxoffice.core.database.models import Email, Event, Hold, Order, Ticket, TicketType
+from boxoffice.core.s3 import ensure_bucket, read_object, tickets_pdf_key
+from boxoffice.core.settings import Settings
 from boxoffice.devstack.services import MailCatcher
-from boxoffice.payloads import OrderRef
-from boxoffice.s3 import ensure_bucket, read_object, tickets_pdf_key
-from boxoffice.settings import Settings
-from boxoffice.ticket_codes import TicketSigner, verify_code
+from boxoffice.orders.activities.documents import StorageActivities
+from boxoffice.orders.activities.email import EmailActivities, tickets_message_id
+from boxoffice.orders.activities.tickets import TicketActivities
+from boxoffice.orders.messages import OrderRef
+from boxoffice.orders.tickets.codes import TicketSigner, verify_code
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -19,12 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
 
 from boxoffice.cli import app
-from boxoffice.db.models import Order
+from boxoffice.core.database.models import Order
 from boxoffice.gate.checkin import CheckIn
 from boxoffice.gate.offline import OfflineGate
 from boxoffice.gate.qr_reader import codes_in_pdf
 from boxoffice.gate.results import GateBundle
-from boxoffice.ticket_codes import (
+from boxoffice.orders.tickets.codes import (
     TicketSigner,
     private_key_from_pem,
     public_key_pem,

@@ -26,17 +26,18 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from boxoffice.devstack.ports import free_port
-from boxoffice.observability import metrics as metrics_module
-from boxoffice.observability.interceptor import record_failure, record_success
-from boxoffice.observability.metrics import (
+from boxoffice.core.observability import metrics as metrics_module
+from boxoffice.core.observability.interceptor import record_failure, record_success
+from boxoffice.core.observability.metrics import (
     ApiMetrics,
     NeedsAttentionCollector,
     WorkerMetrics,
     temporal_runtime,
     worker_metrics,
 )
-from boxoffice.payloads import (
+from boxoffice.core.settings import Settings
+from boxoffice.devstack.ports import free_port
+from boxoffice.orders.messages import (
     Done,
     PayResult,
     ReleaseInput,
@@ -45,7 +46,6 @@ from boxoffice.payloads import (
     ReserveResult,
     StatusChange,
 )
-from boxoffice.settings import Settings
 from tests.conftest import Stack
 from tests.integration.purchase_helpers import (
     card_payment_method,
@@ -245,8 +245,8 @@ def test_a_worker_process_serves_both_ports_offset_by_its_index() -> None:
     # Process index 1 uses base + 1; take ports whose +1 is free.
     script = (
         "import time\n"
-        "from boxoffice.observability.metrics import expose_worker_metrics\n"
-        "from boxoffice.settings import Settings\n"
+        "from boxoffice.core.observability.metrics import expose_worker_metrics\n"
+        "from boxoffice.core.settings import Settings\n"
         f"expose_worker_metrics(Settings(_env_file=None, metrics_port={ours - 1},"
         f" worker_metrics_port={sdk - 1}), index=1)\n"
         "print('ready', flush=True)\n"

@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from boxoffice.db.engine import sqlalchemy_url
-from boxoffice.db.models import Base
+from boxoffice.core.database.engine import sqlalchemy_url
+from boxoffice.core.database.models import Base
 from tests.conftest import Services
 
 

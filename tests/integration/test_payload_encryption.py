@@ -19,14 +19,14 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
-from boxoffice.api.order_creation import pipeline_config
+from boxoffice.core.temporal.encryption.codec import ENCODING, KEY_ID_METADATA
 from boxoffice.devstack import services
 from boxoffice.devstack.ports import free_port
-from boxoffice.payload_encryption.codec import ENCODING, KEY_ID_METADATA
-from boxoffice.payloads import PurchaseInput
-from boxoffice.support.service import SupportService
+from boxoffice.orders.creation import pipeline_config
+from boxoffice.orders.messages import PurchaseInput
+from boxoffice.orders.support import SupportService
+from boxoffice.orders.workflow.purchase import PurchaseWorkflow
 from boxoffice.worker import build_workers, running
-from boxoffice.workflows.purchase import PurchaseWorkflow
 from tests.conftest import ApiServer, Stack, stack_settings
 from tests.integration.purchase_helpers import (
     card_payment_method,

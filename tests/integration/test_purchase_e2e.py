@@ -7,12 +7,12 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import text
 
+from boxoffice.core.s3 import make_s3_client, read_object
 from boxoffice.gate.qr_reader import codes_in_pdf
-from boxoffice.payloads import (
+from boxoffice.orders.messages import (
     PipelineConfig,
 )
-from boxoffice.s3 import make_s3_client, read_object
-from boxoffice.ticket_codes import signer_from_settings, verify_code
+from boxoffice.orders.tickets.codes import signer_from_settings, verify_code
 from tests.conftest import Stack
 from tests.integration.purchase_helpers import (
     available,

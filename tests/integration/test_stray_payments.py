@@ -19,11 +19,11 @@ from sqlalchemy import select
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment
 
-from boxoffice.activities.payments import make_stripe_client
-from boxoffice.activities.refunds import RefundActivities
-from boxoffice.db.models import PaymentAttempt, StrayRefund
-from boxoffice.payloads import StrayPayment
-from boxoffice.workflows.late_payment import late_payment_workflow_id
+from boxoffice.core.database.models import PaymentAttempt, StrayRefund
+from boxoffice.orders.activities.payments import make_stripe_client
+from boxoffice.orders.activities.refunds import RefundActivities
+from boxoffice.orders.messages import StrayPayment
+from boxoffice.orders.workflow.late_payment import late_payment_workflow_id
 from tests.conftest import Stack
 from tests.integration.purchase_helpers import create_event, order_body, wait_for_status
 

@@ -15,10 +15,10 @@ from sqlalchemy import text
 from temporalio.worker import Worker
 from typer.testing import CliRunner, Result
 
-from boxoffice.api.order_creation import pipeline_config
 from boxoffice.cli import app
+from boxoffice.core.settings import get_settings
 from boxoffice.devstack.ports import free_port
-from boxoffice.settings import get_settings
+from boxoffice.orders.creation import pipeline_config
 from boxoffice.worker import build_workers, running
 from tests.conftest import Stack
 from tests.integration.purchase_helpers import (

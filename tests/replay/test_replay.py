@@ -19,11 +19,11 @@ from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
-from boxoffice.payload_encryption.codec import encrypting_data_converter
-from boxoffice.payload_encryption.keys import KeyRing
-from boxoffice.payloads import PurchaseInput, StatusChange
-from boxoffice.workflows.late_payment import RefundLatePayment
-from boxoffice.workflows.purchase import PurchaseWorkflow
+from boxoffice.core.temporal.encryption.codec import encrypting_data_converter
+from boxoffice.core.temporal.encryption.keys import KeyRing
+from boxoffice.orders.messages import PurchaseInput, StatusChange
+from boxoffice.orders.workflow.late_payment import RefundLatePayment
+from boxoffice.orders.workflow.purchase import PurchaseWorkflow
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
 

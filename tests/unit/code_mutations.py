@@ -9,7 +9,7 @@ import uuid
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import strategies as st
 
-from boxoffice.ticket_codes import TicketSigner
+from boxoffice.orders.tickets.codes import TicketSigner
 
 
 def _b64(data: bytes) -> str:

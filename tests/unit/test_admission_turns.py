@@ -7,8 +7,8 @@ import asyncio
 import contextlib
 import uuid
 
-from boxoffice.api.admission_turns import AdmissionTurns
-from boxoffice.api.schemas import OrderCreate
+from boxoffice.orders.admission.turns import AdmissionTurns
+from boxoffice.orders.schemas import OrderCreate
 
 
 def _body(event_id: uuid.UUID, *type_ids: uuid.UUID) -> OrderCreate:

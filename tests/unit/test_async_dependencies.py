@@ -10,8 +10,8 @@ from typing import Any
 
 from fastapi.dependencies.models import Dependant
 
-from boxoffice.api.app import create_app
-from boxoffice.settings import Settings
+from boxoffice.app import create_app
+from boxoffice.core.settings import Settings
 from tests.app_routes import route_entries
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 from fastapi import Request
 
-from boxoffice.api.catalogue_cache import CatalogueCache, Page
+from boxoffice.events.catalogue_cache import CatalogueCache, Page
 
 
 class Clock:

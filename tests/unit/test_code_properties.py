@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from boxoffice.gate.offline import OfflineGate
 from boxoffice.gate.results import GateBundle, GateKey
-from boxoffice.ticket_codes import TicketSigner, verify_code
+from boxoffice.orders.tickets.codes import TicketSigner, verify_code
 from tests.unit.code_mutations import mutated_codes
 
 SIGNER = TicketSigner(Ed25519PrivateKey.from_private_bytes(bytes(range(32))))

@@ -9,14 +9,14 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
-from boxoffice.payload_encryption.codec import encrypting_data_converter
-from boxoffice.payload_encryption.failures import (
+from boxoffice.core.temporal.encryption.codec import encrypting_data_converter
+from boxoffice.core.temporal.encryption.failures import (
     CAUSE_TRACE_CHARS,
     ENCODED_MESSAGE,
     MESSAGE_CHARS,
     TRACE_CHARS,
 )
-from boxoffice.payload_encryption.keys import KeyRing
+from boxoffice.core.temporal.encryption.keys import KeyRing
 
 #: The server's limit on a pending activity's last failure (limit.mutableStateActivityFailureSize).
 SERVER_KEEPS_BYTES = 4 * 1024

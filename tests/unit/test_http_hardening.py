@@ -7,9 +7,9 @@ from pathlib import Path
 
 import httpx
 
-from boxoffice.api.app import create_app
-from boxoffice.api.internal_errors import INTERNAL_ERROR
-from boxoffice.settings import ABUSE_LIMITS_OFF, Settings
+from boxoffice.app import create_app
+from boxoffice.core.http.internal_errors import INTERNAL_ERROR
+from boxoffice.core.settings import ABUSE_LIMITS_OFF, Settings
 
 
 def _client(tmp_path: Path, **settings: object) -> httpx.AsyncClient:

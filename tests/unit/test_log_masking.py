@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from boxoffice.observability.logging import JsonHandler, configure_logging, mask_text
-from boxoffice.settings import Settings
+from boxoffice.core.observability.logging import JsonHandler, configure_logging, mask_text
+from boxoffice.core.settings import Settings
 
 ORDER = "ord_0123456789abcdef0123456789abcdef"
 

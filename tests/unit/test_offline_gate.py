@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from boxoffice.gate.offline import OfflineGate
 from boxoffice.gate.results import GateBundle, GateKey, OfflineScan
-from boxoffice.ticket_codes import TicketSigner, public_key_pem, public_keys_from_pem
+from boxoffice.orders.tickets.codes import TicketSigner, public_key_pem, public_keys_from_pem
 
 EVENT = uuid.uuid4()
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from temporalio.service import RPCError, RPCStatusCode
 
-from boxoffice.api.outages import DATABASE_AWAY, ORDER_SERVICE_AWAY, install_outage_handlers
+from boxoffice.core.http.outages import DATABASE_AWAY, ORDER_SERVICE_AWAY, install_outage_handlers
 
 
 def _app(error: Exception) -> FastAPI:

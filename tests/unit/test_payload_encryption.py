@@ -14,15 +14,16 @@ from pydantic import ValidationError
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter
 
-from boxoffice.api.app import create_app
-from boxoffice.payload_encryption.codec import (
+from boxoffice.app import create_app
+from boxoffice.core.settings import Settings
+from boxoffice.core.temporal.encryption.codec import (
     ENCODING,
     KEY_ID_METADATA,
     EncryptionCodec,
     PayloadDecryptionError,
     encrypting_data_converter,
 )
-from boxoffice.payload_encryption.keys import (
+from boxoffice.core.temporal.encryption.keys import (
     DEV_KEY_FILE,
     KeyRing,
     format_key,
@@ -30,8 +31,7 @@ from boxoffice.payload_encryption.keys import (
     load_or_create_dev_keys,
     parse_keys,
 )
-from boxoffice.payloads import Buyer
-from boxoffice.settings import Settings
+from boxoffice.orders.messages import Buyer
 
 BUYER = Buyer(email="grace@example.com", name="Grace Hopper")
 

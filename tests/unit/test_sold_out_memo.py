@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import uuid
 
-from boxoffice.api.schemas import OrderCreate
-from boxoffice.api.sold_out_memo import SoldOutMemo
+from boxoffice.orders.admission.sold_out_memo import SoldOutMemo
+from boxoffice.orders.schemas import OrderCreate
 
 
 class Clock:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from boxoffice.settings import Settings
-from boxoffice.ticket_codes import (
+from boxoffice.core.settings import Settings
+from boxoffice.orders.tickets.codes import (
     MAX_CODE_LENGTH,
     TicketSigner,
     load_or_create_signing_key,

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
 
 from boxoffice.gate.qr_reader import codes_in_picture
-from boxoffice.ticket_codes import TicketSigner, verify_code
-from boxoffice.ticket_pdf import (
+from boxoffice.orders.tickets.codes import TicketSigner, verify_code
+from boxoffice.orders.tickets.pdf import (
     TicketPage,
     TicketsDocument,
     format_price,

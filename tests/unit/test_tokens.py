@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from boxoffice.auth.order_tokens import order_token, token_matches
 from boxoffice.auth.tokens import InvalidToken, TokenVerifier, mint_token
-from boxoffice.settings import Settings
+from boxoffice.core.settings import Settings
 
 SECRET = "unit-test-secret-that-is-long-enough"
 

@@ -21,7 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from boxoffice.search_attributes import REGISTRATION
+from boxoffice.core.temporal.search_attributes import REGISTRATION
 
 from .harness import WORKFLOWS, Fakes, Harness, short_config
 

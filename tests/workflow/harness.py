@@ -31,7 +31,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from boxoffice.payloads import (
+from boxoffice.orders.messages import (
     RESERVATION_UPDATE_ID,
     Buyer,
     Done,
@@ -61,8 +61,8 @@ from boxoffice.payloads import (
     StrayPayment,
     StrayPaymentResult,
 )
-from boxoffice.workflows.late_payment import RefundLatePayment
-from boxoffice.workflows.purchase import PurchaseWorkflow
+from boxoffice.orders.workflow.late_payment import RefundLatePayment
+from boxoffice.orders.workflow.purchase import PurchaseWorkflow
 
 #: Every workflow the purchases worker runs.
 WORKFLOWS = [PurchaseWorkflow, RefundLatePayment]

@@ -10,7 +10,7 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from boxoffice.payloads import (
+from boxoffice.orders.messages import (
     CancelRequest,
     CancelResult,
     HoldExpiryChange,
@@ -18,7 +18,7 @@ from boxoffice.payloads import (
     PayResult,
     ReleaseInput,
 )
-from boxoffice.workflows.purchase import PurchaseWorkflow
+from boxoffice.orders.workflow.purchase import PurchaseWorkflow
 
 from .harness import DECLINE_REASON, FULFILMENT, VISA, Harness, declined, refusal
 

@@ -15,7 +15,7 @@ from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from boxoffice.payloads import (
+from boxoffice.orders.messages import (
     CancelRequest,
     CancelResult,
     OrderRef,
@@ -28,7 +28,7 @@ from boxoffice.payloads import (
     StatusChange,
     SupportAction,
 )
-from boxoffice.workflows.purchase import PurchaseWorkflow
+from boxoffice.orders.workflow.purchase import PurchaseWorkflow
 
 from .harness import (
     DECLINE_REASON,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from boxoffice.payloads import (
+from boxoffice.orders.messages import (
     LatePayment,
     PaymentSucceeded,
     PayRequest,
@@ -15,8 +15,8 @@ from boxoffice.payloads import (
     ReleaseInput,
     SupportAction,
 )
-from boxoffice.workflows.late_payment import RefundLatePayment, late_payment_workflow_id
-from boxoffice.workflows.purchase import PurchaseWorkflow
+from boxoffice.orders.workflow.late_payment import RefundLatePayment, late_payment_workflow_id
+from boxoffice.orders.workflow.purchase import PurchaseWorkflow
 
 from .harness import FULFILMENT, VISA, Harness, save_history
 from .test_purchase_paths import needs_attention

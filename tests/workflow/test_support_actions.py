@@ -13,7 +13,7 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.service import RPCError
 
-from boxoffice.payloads import (
+from boxoffice.orders.messages import (
     CancelRequest,
     CancelResult,
     EmailSent,
@@ -29,7 +29,7 @@ from boxoffice.payloads import (
     ResendRequest,
     SupportAction,
 )
-from boxoffice.workflows.purchase import PurchaseWorkflow
+from boxoffice.orders.workflow.purchase import PurchaseWorkflow
 
 from .harness import (
     BUYER,

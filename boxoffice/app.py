@@ -1,0 +1,153 @@
+"""The FastAPI application. `create_app()` builds it; uvicorn runs it with `--factory`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from boxoffice.auth.order_tokens import order_token_secret
+from boxoffice.auth.rate_limit import RateLimiter
+from boxoffice.auth.tokens import TokenVerifier
+from boxoffice.core.database.engine import create_engine, session_factory
+from boxoffice.core.http import health
+from boxoffice.core.http.body_limit import BodyLimitMiddleware
+from boxoffice.core.http.internal_errors import InternalErrorMiddleware
+from boxoffice.core.http.openapi_doc import install_openapi
+from boxoffice.core.http.outages import install_outage_handlers
+from boxoffice.core.http.security_headers import SecurityHeadersMiddleware
+from boxoffice.core.observability.logging import configure_logging
+from boxoffice.core.observability.metrics import ApiMetrics, HttpMetricsMiddleware
+from boxoffice.core.s3 import make_s3_client
+from boxoffice.core.settings import Settings, get_settings
+from boxoffice.core.temporal.client import connect
+from boxoffice.core.temporal.encryption import api as codec
+from boxoffice.events import admin_api as admin
+from boxoffice.events import api as events
+from boxoffice.events.catalogue_cache import CatalogueCache
+from boxoffice.gate import api as gate
+from boxoffice.orders import admin_api as admin_orders
+from boxoffice.orders import api as orders
+from boxoffice.orders import webhooks
+from boxoffice.orders.admission.sold_out_memo import SoldOutMemo
+from boxoffice.orders.admission.turns import AdmissionTurns
+from boxoffice.orders.schemas import PATTERN_MEANS
+from boxoffice.orders.tickets.codes import public_keys_from_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    metrics = ApiMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings, service="api")
+        engine = create_engine(settings)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessions = session_factory(engine)
+        app.state.temporal = await connect(settings, lazy=True)
+        app.state.s3 = make_s3_client(settings)
+        app.state.ticket_public_keys = public_keys_from_settings(settings)
+        app.state.token_verifier = TokenVerifier(settings)
+        app.state.order_token_secret = order_token_secret(settings)
+        limiter = RateLimiter(app.state.sessions, settings.rate_limit_window_seconds)
+        app.state.rate_limiter = limiter
+        chores = [
+            asyncio.create_task(
+                metrics.needs_attention.refresh_forever(app.state.sessions),
+                name="count-orders-needing-attention",
+            ),
+            asyncio.create_task(limiter.forget_old_forever(), name="forget-rate-limits"),
+        ]
+        try:
+            yield
+        finally:
+            for chore in chores:
+                chore.cancel()
+                with suppress(asyncio.CancelledError):
+                    await chore
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Boxoffice",
+        version="0.1.0",
+        description="Buy tickets: every purchase is a durable Temporal workflow.",
+        lifespan=lifespan,
+    )
+    app.include_router(health.router)
+    app.include_router(events.router)
+    app.include_router(orders.router)
+    app.include_router(webhooks.router)
+    app.include_router(admin.router)
+    app.include_router(admin_orders.router)
+    app.include_router(gate.router)
+    app.include_router(codec.router)
+    app.state.metrics = metrics
+    app.state.sold_out = SoldOutMemo(settings.sold_out_memory_seconds)
+    app.state.catalogue = CatalogueCache(settings.catalogue_cache_seconds)
+    app.state.admission_turns = AdmissionTurns(settings.admissions_at_once_per_type)
+    app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Order-Token"],
+            expose_headers=["Location", "Retry-After", "ETag"],
+        )
+    # An oversized body is refused before any other work (metrics aside)...
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    # ...a bug answers JSON like every other error...
+    app.add_middleware(InternalErrorMiddleware)
+    # ...and added last, so outermost: every answer, a 413 and a 500 too, has the headers.
+    app.add_middleware(
+        SecurityHeadersMiddleware, https=settings.public_base_url.startswith("https://")
+    )
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        """Prometheus metrics of this API process (the workers serve theirs themselves)."""
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    install_openapi(app)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    install_outage_handlers(app)
+    return app
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    """A 422 whose `detail` says in one line what is wrong, with the full list in `errors`."""
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    parts = []
+    for error in errors:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+        if error.get("type") == "string_pattern_mismatch":
+            meaning = PATTERN_MEANS.get(str((error.get("ctx") or {}).get("pattern")))
+            if meaning is not None:
+                error["msg"] = meaning
+        parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
+    return JSONResponse(
+        {
+            "detail": "; ".join(parts) or "Invalid request.",
+            "errors": [
+                {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+                for e in errors
+            ],
+        },
+        status_code=422,
+    )
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)

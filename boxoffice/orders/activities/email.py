@@ -1,0 +1,259 @@
+"""Tickets by email. Delivery is at least once: a retried send repeats the same Message-ID,
+so mail clients and our own records recognise the duplicate."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+import aiosmtplib
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from boxoffice.auth.order_tokens import order_token
+from boxoffice.core.database.models import Email, Ticket
+from boxoffice.core.s3 import read_object, tickets_pdf_key
+from boxoffice.orders.activities.tickets import PAID_STATUSES
+from boxoffice.orders.messages import EmailSent, OrderRef, ResendInput
+from boxoffice.orders.repository.lookup import order_with_event
+from boxoffice.orders.repository.status import move_order_status
+from boxoffice.orders.tickets.pdf import format_starts_at
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+SMTP_TIMEOUT_SECONDS = 30
+_SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    hostname: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    use_tls: bool = False
+    start_tls: bool = False
+
+
+def parse_smtp_url(url: str) -> SmtpServer:
+    """`smtp://[user:pass@]host[:port][?starttls=true]`, or `smtps://` for implicit TLS."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ValueError(f"SMTP URL must start with smtp:// or smtps://, not {parts.scheme!r}")
+    implicit_tls = parts.scheme == "smtps"
+    flag = parse_qs(parts.query).get("starttls", ["false"])[-1].lower()
+    start_tls = flag in ("1", "true", "yes")
+    if implicit_tls and start_tls:
+        raise ValueError("smtps:// already uses TLS; starttls applies to smtp:// only")
+    return SmtpServer(
+        hostname=parts.hostname or "localhost",
+        port=parts.port or (465 if implicit_tls else 587 if start_tls else 25),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        use_tls=implicit_tls,
+        start_tls=start_tls,
+    )
+
+
+async def send_email(smtp_url: str, message: EmailMessage) -> None:
+    """Send one message; envelope sender and recipients come from its headers."""
+    server = parse_smtp_url(smtp_url)
+    await aiosmtplib.send(
+        message,
+        hostname=server.hostname,
+        port=server.port,
+        username=server.username,
+        password=server.password,
+        use_tls=server.use_tls,
+        start_tls=server.start_tls,
+        timeout=SMTP_TIMEOUT_SECONDS,
+    )
+
+
+def tickets_message_id(order_id: str, resend: int = 0) -> str:
+    """The Message-ID of an order's tickets email (or of its n-th resend). Stable, so a retried
+    send is a visible duplicate, while each resend is a message of its own.
+
+    An order id that is not safe inside a Message-ID is replaced by its hash."""
+    local = (
+        order_id
+        if _SAFE_ID.fullmatch(order_id)
+        else hashlib.sha256(order_id.encode()).hexdigest()[:32]
+    )
+    suffix = f".resend{resend}" if resend else ""
+    return f"<tickets.{local}{suffix}@boxoffice>"
+
+
+def mask_email(address: str) -> str:
+    """`j***@example.com`: enough to tell buyers apart in logs, not enough to write to them."""
+    local, at, domain = address.partition("@")
+    return f"{local[:1]}***{at}{domain}"
+
+
+@dataclass(frozen=True)
+class _TicketsMail:
+    order_id: str
+    buyer_name: str
+    buyer_email: str
+    event_name: str
+    venue: str
+    starts_at: str
+    ticket_count: int
+    pdf_key: str
+    # An account's order: its link needs the account, not a guest token.
+    has_account: bool = False
+
+
+class EmailActivities:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        s3_client: S3Client,
+        bucket: str,
+        smtp_url: str,
+        mail_from: str,
+        public_base_url: str,
+        order_token_secret: bytes,
+    ) -> None:
+        parse_smtp_url(smtp_url)  # a bad URL fails the worker at start, not every order
+        self._sessions = sessions
+        self._s3 = s3_client
+        self._bucket = bucket
+        self._smtp_url = smtp_url
+        self._mail_from = mail_from
+        self._public_base_url = public_base_url.rstrip("/")
+        # The download link carries the order's guest token: the mail is the buyer's proof.
+        self._order_token_secret = order_token_secret
+
+    @activity.defn(name="email_tickets")
+    async def email_tickets(self, ref: OrderRef) -> EmailSent:
+        """Email the buyer the stored PDF, then record the message and complete the order.
+
+        A retry after the send sends again with the same Message-ID; the record is keyed by it
+        and the status update is conditional, so both happen once."""
+        message_id = tickets_message_id(ref.order_id)
+        mail, _ = await self._send(ref.order_id, message_id, None)
+        async with self._sessions() as s, s.begin():
+            await _record(s, message_id, mail.order_id, "tickets", mail.buyer_email)
+            await move_order_status(s, mail.order_id, "completed")
+        activity.logger.info(
+            "order %s: tickets sent to %s as %s",
+            mail.order_id,
+            mask_email(mail.buyer_email),
+            message_id,
+        )
+        return EmailSent(message_id=message_id, recipient=mail.buyer_email)
+
+    @activity.defn(name="resend_tickets_email")
+    async def resend_tickets_email(self, request: ResendInput) -> EmailSent:
+        """Support's resend: the n-th resend has its own Message-ID, recorded, so a retry of
+        the same resend is one message and a new resend is another."""
+        message_id = tickets_message_id(request.order_id, request.sequence)
+        mail, recipient = await self._send(request.order_id, message_id, request.to)
+        async with self._sessions() as s, s.begin():
+            await _record(s, message_id, mail.order_id, "resend", recipient)
+        activity.logger.info(
+            "order %s: tickets resent to %s as %s",
+            mail.order_id,
+            mask_email(recipient),
+            message_id,
+        )
+        return EmailSent(message_id=message_id, recipient=recipient)
+
+    async def _send(
+        self, order_id: str, message_id: str, to: str | None
+    ) -> tuple[_TicketsMail, str]:
+        mail = await self._load(order_id)
+        pdf = await asyncio.to_thread(read_object, self._s3, self._bucket, mail.pdf_key)
+        if pdf is None:
+            raise ApplicationError(f"no tickets PDF at {mail.pdf_key}", type="PdfMissing")
+        recipient = to or mail.buyer_email
+        await send_email(self._smtp_url, self._message(mail, message_id, pdf, recipient))
+        return mail, recipient
+
+    async def _load(self, order_id: str) -> _TicketsMail:
+        async with self._sessions() as s, s.begin():
+            order, event = await order_with_event(s, order_id)
+            if order.status not in PAID_STATUSES:
+                raise ApplicationError(
+                    f"order {order_id} is {order.status}: its tickets are not to be sent",
+                    type="OrderNotPaid",
+                    non_retryable=True,
+                )
+            ticket_count = await s.scalar(
+                select(func.count()).where(Ticket.order_id == order_id, Ticket.status == "valid")
+            )
+            if not ticket_count:
+                raise ApplicationError(
+                    f"order {order_id} has no valid tickets", type="NoTickets", non_retryable=True
+                )
+            return _TicketsMail(
+                order_id=order.id,
+                buyer_name=order.buyer_name,
+                buyer_email=order.buyer_email,
+                event_name=event.name,
+                venue=event.venue,
+                starts_at=format_starts_at(event.starts_at),
+                ticket_count=ticket_count,
+                pdf_key=order.tickets_pdf_key or tickets_pdf_key(order.id),
+                has_account=order.owner_sub is not None,
+            )
+
+    def _message(
+        self, mail: _TicketsMail, message_id: str, pdf: bytes, recipient: str
+    ) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self._mail_from
+        message["To"] = Address(display_name=_one_line(mail.buyer_name), addr_spec=recipient)
+        message["Subject"] = f"Your tickets: {_one_line(mail.event_name)}"
+        message["Date"] = formatdate(usegmt=True)
+        message["Message-ID"] = message_id
+        what = (
+            "is your ticket" if mail.ticket_count == 1 else f"are your {mail.ticket_count} tickets"
+        )
+        link = f"{self._public_base_url}/orders/{quote(mail.order_id, safe='')}/tickets.pdf"
+        if mail.has_account:
+            again = f"Download them again while signed in to your account: {link}"
+        else:
+            token = order_token(self._order_token_secret, mail.order_id)
+            again = f"Download them again: {link}?token={token}"
+        message.set_content(
+            f"Hello {mail.buyer_name},\n\n"
+            f"Here {what} for {mail.event_name}\n"
+            f"at {mail.venue}, {mail.starts_at}.\n\n"
+            "They are attached as a PDF, one page per ticket. Show the QR code at the entrance;\n"
+            "each ticket lets one person in, once.\n\n"
+            f"{again}\n\n"
+            f"Order {mail.order_id}\n"
+        )
+        message.add_attachment(
+            pdf, maintype="application", subtype="pdf", filename=f"tickets-{mail.order_id}.pdf"
+        )
+        return message
+
+
+async def _record(
+    session: AsyncSession, message_id: str, order_id: str, kind: str, recipient: str
+) -> None:
+    """One row per Message-ID: a retried send is counted once."""
+    await session.execute(
+        insert(Email)
+        .values(message_id=message_id, order_id=order_id, kind=kind, recipient=recipient)
+        .on_conflict_do_nothing(index_elements=["message_id"])
+    )
+
+
+def _one_line(text: str) -> str:
+    """Header text from user input: line breaks would be refused (or worse, injected)."""
+    return " ".join(text.split())

@@ -1,0 +1,32 @@
+"""RefundLatePayment: money Stripe took for an order whose run has closed goes back.
+
+An order's run stays open until its event is over, so this is for the rare payment that
+succeeds after that, or after an expired or cancelled order's run ended (a PaymentIntent that was
+still processing when the hold was given up). The workflow id is derived from the PaymentIntent,
+so however often Stripe reports the payment it is looked at once."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from boxoffice.orders.messages import LatePayment, StrayPayment, StrayPaymentResult
+    from boxoffice.orders.workflow import activity_options as options
+
+
+def late_payment_workflow_id(payment_intent_id: str) -> str:
+    return f"late-payment-{payment_intent_id}"
+
+
+@workflow.defn
+class RefundLatePayment:
+    @workflow.run
+    async def run(self, late: LatePayment) -> str:
+        """The outcome of `refund_stray_payment`: `refunded`, or why nothing was refunded."""
+        result: StrayPaymentResult = await workflow.execute_activity(
+            "refund_stray_payment",
+            StrayPayment(late.order_id, late.payment_intent_id),
+            result_type=StrayPaymentResult,
+            **options.settle(late.config),
+        )
+        return result.outcome
