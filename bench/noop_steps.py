@@ -27,7 +27,7 @@ from boxoffice.orders.messages import (
     PayResult,
     StoredDocument,
 )
-from boxoffice.orders.repository.status import move_order_status
+from boxoffice.orders.repository import orders
 
 
 class NoopSteps:
@@ -36,7 +36,7 @@ class NoopSteps:
 
     async def _record(self, order_id: str, status: str) -> None:
         async with self._sessions() as session, session.begin():
-            await move_order_status(session, order_id, status)
+            await orders.move_status(session, order_id, status)
 
     @activity.defn(name="charge_payment")
     async def charge_payment(self, request: PayInput) -> PayResult:

@@ -27,7 +27,7 @@ from boxoffice.core.observability.metrics import expose_worker_metrics
 from boxoffice.core.s3 import ensure_bucket, make_s3_client
 from boxoffice.core.settings import Settings, get_settings
 from boxoffice.core.temporal.client import connect
-from boxoffice.orders.activities.documents import StorageActivities
+from boxoffice.orders.activities.documents import DocumentActivities
 from boxoffice.orders.activities.email import EmailActivities
 from boxoffice.orders.activities.inventory import InventoryActivities
 from boxoffice.orders.activities.payments import PaymentActivities, make_stripe_client
@@ -103,7 +103,7 @@ def build_workers(
             # retries, and the order waits or goes to needs_attention.
             log.warning("S3 bucket %s not reachable at start: %s", settings.s3_bucket, error)
         tickets = TicketActivities(sessions, signer_from_settings(settings))
-        storage = StorageActivities(sessions, s3, settings.s3_bucket)
+        storage = DocumentActivities(sessions, s3, settings.s3_bucket)
         email = EmailActivities(
             sessions,
             s3,

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from boxoffice.auth.access import STAFF_ERRORS, require_roles
 from boxoffice.auth.principal import Principal
-from boxoffice.orders.messages import OrderStatus
+from boxoffice.orders.domain import OrderStatus
 from boxoffice.orders.schemas import NO_NUL, ErrorBody, OrderIdPath, Whole, visible_text
 from boxoffice.orders.support import (
     OrderFilter,

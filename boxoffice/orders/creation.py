@@ -38,7 +38,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from boxoffice.core.database.models import Event, Order, TicketType
 from boxoffice.core.settings import Settings
 from boxoffice.core.temporal import search_attributes as sa
-from boxoffice.orders.admission.control import admit, begin_autocommit
+from boxoffice.orders.admission.control import admit
 from boxoffice.orders.admission.sold_out_memo import SoldOutMemo
 from boxoffice.orders.admission.turns import AdmissionTurns
 from boxoffice.orders.messages import (
@@ -49,7 +49,7 @@ from boxoffice.orders.messages import (
     PurchaseInput,
     ReservationAnswer,
 )
-from boxoffice.orders.repository.admissions import end_admission
+from boxoffice.orders.repository import admissions
 from boxoffice.orders.schemas import OrderCreate
 from boxoffice.orders.workflow.purchase import PurchaseWorkflow
 
@@ -198,7 +198,7 @@ async def _admit_and_ask(
     async with turns.turn(body) if turns is not None else contextlib.nullcontext():
         # The type may have sold out while this request waited its turn.
         _refuse_if_remembered(memo, body, idempotency_key)
-        await begin_autocommit(session)
+        await admissions.begin_autocommit(session)
         items = await validate_items(session, body, settings)
         if idempotency_key is not None:
             existing = await session.get(Order, order_id)
@@ -296,7 +296,7 @@ async def _start_and_ask(
 async def _withdraw_quietly(session: AsyncSession, order_id: str) -> None:
     """Best effort: when the database is what failed, the admission lapses by itself."""
     try:
-        await end_admission(session, order_id)
+        await admissions.end(session, order_id)
         await session.commit()
     except Exception:  # the original error is the one to report
         log.warning("order %s: could not withdraw its admission; it lapses", order_id)

@@ -7,34 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, get_args
+from typing import Literal
 
 from boxoffice.auth.buyer_identity import buyer_key
-
-OrderStatus = Literal[
-    "pending",
-    "reserved",
-    "paying",
-    "paid",
-    "completed",
-    "sold_out",
-    "expired",
-    "cancelled",
-    "refunded",
-    "needs_attention",
-    "rejected",
-]
-#: "rejected": the reservation itself failed for good (bad order, database gone).
-FINAL_STATUSES: frozenset[str] = frozenset(
-    {"sold_out", "expired", "cancelled", "refunded", "rejected"}
-)
-#: Statuses only the workflow has; an order row never holds them (the row's CHECK leaves them out).
-WORKFLOW_ONLY_STATUSES: frozenset[str] = frozenset({"pending", "rejected"})
-
-#: The statuses an order row may hold, in the order of the lifecycle.
-ROW_STATUSES: tuple[str, ...] = tuple(
-    status for status in get_args(OrderStatus) if status not in WORKFLOW_ONLY_STATUSES
-)
 
 #: Fixed update id of the reservation, so a retried create attaches to the first answer.
 RESERVATION_UPDATE_ID = "reservation"

@@ -29,7 +29,7 @@ from temporalio.client import Client
 
 from boxoffice.devstack.services import MailCatcher
 from boxoffice.orders.activities.email import tickets_message_id
-from boxoffice.orders.messages import FINAL_STATUSES
+from boxoffice.orders.domain import FINAL as FINAL_STATUSES
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -13,9 +13,9 @@ from sqlalchemy import text
 from temporalio.testing import ActivityEnvironment
 
 from boxoffice.orders.activities.inventory import InventoryActivities
-from boxoffice.orders.admission.control import admit, begin_autocommit
+from boxoffice.orders.admission.control import admit
 from boxoffice.orders.messages import Buyer, OrderItem, ReserveInput
-from boxoffice.orders.repository.admissions import end_admission
+from boxoffice.orders.repository.admissions import begin_autocommit, end
 from tests.conftest import Stack
 from tests.integration.purchase_helpers import available, create_event, general, order_body
 
@@ -53,7 +53,7 @@ async def test_concurrent_buyers_are_admitted_for_the_seats_left_only(stack: Sta
     assert await _admit(stack, admitted[0], type_id) is None
     # A withdrawn admission frees its seat for the next buyer.
     async with stack.sessions() as session, session.begin():
-        await end_admission(session, admitted[1])
+        await end(session, admitted[1])
     assert await _admit(stack, ids[-1] + "_late", type_id) is None
     assert await _admit(stack, ids[-1] + "_later", type_id) is not None
 

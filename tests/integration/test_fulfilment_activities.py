@@ -21,7 +21,7 @@ from boxoffice.core.database.models import Email, Event, Hold, Order, Ticket, Ti
 from boxoffice.core.s3 import ensure_bucket, read_object, tickets_pdf_key
 from boxoffice.core.settings import Settings
 from boxoffice.devstack.services import MailCatcher
-from boxoffice.orders.activities.documents import StorageActivities
+from boxoffice.orders.activities.documents import DocumentActivities
 from boxoffice.orders.activities.email import EmailActivities, tickets_message_id
 from boxoffice.orders.activities.tickets import TicketActivities
 from boxoffice.orders.messages import OrderRef
@@ -49,8 +49,8 @@ def tickets(sessions: async_sessionmaker[AsyncSession], signer: TicketSigner) ->
 @pytest.fixture(scope="module")
 def storage(
     sessions: async_sessionmaker[AsyncSession], s3_client: S3Client, s3_settings: Settings
-) -> StorageActivities:
-    return StorageActivities(sessions, s3_client, s3_settings.s3_bucket)
+) -> DocumentActivities:
+    return DocumentActivities(sessions, s3_client, s3_settings.s3_bucket)
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +220,7 @@ def test_bucket_creation_is_idempotent_and_missing_objects_read_as_none(
 async def test_store_puts_the_pdf_at_the_fixed_key(
     sessions: async_sessionmaker[AsyncSession],
     tickets: TicketActivities,
-    storage: StorageActivities,
+    storage: DocumentActivities,
     s3_client: S3Client,
     s3_settings: Settings,
 ) -> None:
@@ -241,7 +241,7 @@ async def test_store_puts_the_pdf_at_the_fixed_key(
 
 
 async def test_store_refuses_an_order_without_tickets(
-    sessions: async_sessionmaker[AsyncSession], storage: StorageActivities
+    sessions: async_sessionmaker[AsyncSession], storage: DocumentActivities
 ) -> None:
     order = await make_order(sessions)
     with pytest.raises(ApplicationError) as refused:
@@ -256,7 +256,7 @@ async def test_store_refuses_an_order_without_tickets(
 async def test_email_twice_delivers_one_message_id_and_one_record(
     sessions: async_sessionmaker[AsyncSession],
     tickets: TicketActivities,
-    storage: StorageActivities,
+    storage: DocumentActivities,
     emails: EmailActivities,
     mail: MailCatcher,
 ) -> None:
@@ -296,7 +296,7 @@ async def test_email_twice_delivers_one_message_id_and_one_record(
 async def test_email_completes_an_order_that_needed_attention(
     sessions: async_sessionmaker[AsyncSession],
     tickets: TicketActivities,
-    storage: StorageActivities,
+    storage: DocumentActivities,
     emails: EmailActivities,
 ) -> None:
     order = await make_order(sessions, quantities=(1,), status="needs_attention")

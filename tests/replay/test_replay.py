@@ -21,6 +21,7 @@ from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
 from boxoffice.core.temporal.encryption.codec import encrypting_data_converter
 from boxoffice.core.temporal.encryption.keys import KeyRing
+from boxoffice.orders.domain import OrderStatus
 from boxoffice.orders.messages import PurchaseInput, StatusChange
 from boxoffice.orders.workflow.late_payment import RefundLatePayment
 from boxoffice.orders.workflow.purchase import PurchaseWorkflow
@@ -152,7 +153,7 @@ class UnguardedChange(PurchaseWorkflow):
     async def run(self, order: PurchaseInput) -> str:
         return await super().run(order)
 
-    async def _release(self, final_status: str, reason: str | None) -> None:
+    async def _release(self, final_status: OrderStatus, reason: str | None) -> None:
         await workflow.execute_activity(
             "record_status",
             StatusChange(self._order.order_id, final_status, reason),

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from boxoffice.orders.messages import ROW_STATUSES
+from boxoffice.orders.domain import ROW_STATUSES
 
 
 def _now() -> Mapped[datetime]:

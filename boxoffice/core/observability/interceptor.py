@@ -24,6 +24,7 @@ from boxoffice.core.observability.metrics import (
     worker_metrics,
 )
 from boxoffice.orders.activities.payments import CARD_DECLINED, PAYMENT_METHOD_INVALID
+from boxoffice.orders.domain import OrderStatus
 from boxoffice.orders.messages import (
     Done,
     PayResult,
@@ -71,10 +72,10 @@ def record_success(metrics: WorkerMetrics, name: str, args: Sequence[Any], resul
     argument = args[0] if args else None
     if name == "reserve_seats" and isinstance(result, ReserveResult):
         if result.reserved:
-            metrics.orders.labels("reserved").inc()
+            metrics.orders.labels(OrderStatus.RESERVED).inc()
             metrics.seats_sold.inc(sum(line.quantity for line in result.lines))
         else:
-            metrics.orders.labels("sold_out").inc()
+            metrics.orders.labels(OrderStatus.SOLD_OUT).inc()
     elif name == "release_seats" and isinstance(result, ReleaseResult):
         # Zero seats: a retry of a release already done, or a reservation that never took any.
         if result.seats_released > 0:
@@ -85,14 +86,16 @@ def record_success(metrics: WorkerMetrics, name: str, args: Sequence[Any], resul
         if result.status in PAYMENT_OUTCOMES:
             metrics.payments.labels(result.status).inc()
         if result.status == "succeeded":
-            metrics.orders.labels("paid").inc()
+            metrics.orders.labels(OrderStatus.PAID).inc()
     elif name == "email_tickets":
-        metrics.orders.labels("completed").inc()
+        metrics.orders.labels(OrderStatus.COMPLETED).inc()
     elif name == "record_status" and isinstance(argument, StatusChange):
         # needs_attention counts every time a step fails for good, even when the row already
         # showed it (a step that failed again after support's retry).
         changed = isinstance(result, Done) and result.changed
-        if argument.status in ORDER_STATUSES and (changed or argument.status == "needs_attention"):
+        if argument.status in ORDER_STATUSES and (
+            changed or argument.status == OrderStatus.NEEDS_ATTENTION
+        ):
             metrics.orders.labels(argument.status).inc()
 
 

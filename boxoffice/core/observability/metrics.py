@@ -43,20 +43,13 @@ from temporalio.runtime import (
 )
 
 from boxoffice.core.settings import Settings
+from boxoffice.orders.domain import ROW_STATUSES, OrderStatus
 
 log = logging.getLogger("boxoffice.metrics")
 
-#: Status changes counted in `boxoffice_orders_total{status}`.
-ORDER_STATUSES: Final = (
-    "reserved",
-    "sold_out",
-    "paid",
-    "completed",
-    "expired",
-    "cancelled",
-    "refunded",
-    "needs_attention",
-)
+#: Status changes counted in `boxoffice_orders_total{status}`: every status a row may hold but
+#: paying (an attempt in flight, counted in boxoffice_payments_total instead).
+ORDER_STATUSES: Final = tuple(s for s in ROW_STATUSES if s != OrderStatus.PAYING)
 #: `boxoffice_payments_total{outcome}`.
 PAYMENT_OUTCOMES: Final = ("succeeded", "declined", "requires_action", "error")
 
@@ -75,9 +68,16 @@ HTTP_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 
 
 #: How `POST /orders` answered -> the reservation's outcome. Other answers (422, 404) are
 #: refused before any reservation is tried and are not timed as one.
-RESERVATION_OUTCOMES: Final = {201: "reserved", 409: "sold_out", 202: "undecided", 503: "error"}
+RESERVATION_OUTCOMES: Final = {
+    201: OrderStatus.RESERVED,
+    409: OrderStatus.SOLD_OUT,
+    202: "undecided",
+    503: "error",
+}
 
-NEEDS_ATTENTION_QUERY: Final = "SELECT count(*) FROM orders WHERE status = 'needs_attention'"
+NEEDS_ATTENTION_QUERY: Final = (
+    f"SELECT count(*) FROM orders WHERE status = '{OrderStatus.NEEDS_ATTENTION.value}'"
+)
 NEEDS_ATTENTION_REFRESH_SECONDS: Final = 15.0
 
 

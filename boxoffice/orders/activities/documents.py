@@ -13,14 +13,14 @@ from temporalio.exceptions import ApplicationError
 from boxoffice.core.database.models import Hold, Order, Ticket, TicketType
 from boxoffice.core.s3 import tickets_pdf_key
 from boxoffice.orders.messages import OrderRef, StoredDocument
-from boxoffice.orders.repository.lookup import order_with_event
+from boxoffice.orders.repository import orders
 from boxoffice.orders.tickets.pdf import TicketPage, TicketsDocument, render_tickets_pdf
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
-class StorageActivities:
+class DocumentActivities:
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], s3_client: S3Client, bucket: str
     ) -> None:
@@ -54,7 +54,7 @@ class StorageActivities:
 
     async def _load_document(self, order_id: str) -> TicketsDocument:
         async with self._sessions() as s, s.begin():
-            order, event = await order_with_event(s, order_id)
+            order, event = await orders.with_event(s, order_id)
             # The price is the hold's: what the buyer paid, even if the ticket type changed since.
             tickets = (
                 await s.execute(

@@ -23,10 +23,9 @@ from temporalio.exceptions import ApplicationError
 from boxoffice.auth.order_tokens import order_token
 from boxoffice.core.database.models import Email, Ticket
 from boxoffice.core.s3 import read_object, tickets_pdf_key
-from boxoffice.orders.activities.tickets import PAID_STATUSES
+from boxoffice.orders.domain import PAID, OrderStatus
 from boxoffice.orders.messages import EmailSent, OrderRef, ResendInput
-from boxoffice.orders.repository.lookup import order_with_event
-from boxoffice.orders.repository.status import move_order_status
+from boxoffice.orders.repository import orders
 from boxoffice.orders.tickets.pdf import format_starts_at
 
 if TYPE_CHECKING:
@@ -146,7 +145,7 @@ class EmailActivities:
         mail, _ = await self._send(ref.order_id, message_id, None)
         async with self._sessions() as s, s.begin():
             await _record(s, message_id, mail.order_id, "tickets", mail.buyer_email)
-            await move_order_status(s, mail.order_id, "completed")
+            await orders.move_status(s, mail.order_id, OrderStatus.COMPLETED)
         activity.logger.info(
             "order %s: tickets sent to %s as %s",
             mail.order_id,
@@ -184,8 +183,8 @@ class EmailActivities:
 
     async def _load(self, order_id: str) -> _TicketsMail:
         async with self._sessions() as s, s.begin():
-            order, event = await order_with_event(s, order_id)
-            if order.status not in PAID_STATUSES:
+            order, event = await orders.with_event(s, order_id)
+            if order.status not in PAID:
                 raise ApplicationError(
                     f"order {order_id} is {order.status}: its tickets are not to be sent",
                     type="OrderNotPaid",

@@ -1,23 +1,27 @@
 """Seats and order rows in PostgreSQL: reserve, release, and status changes.
 
-Idempotency: an order's row and holds are keyed by the order id, so a retried reservation finds
-the row it wrote and answers from it; a release marks each hold released with a conditional
-UPDATE and gives back only the seats it marked, so it runs once however often it is retried.
-"""
+The SQL is the repository's (`orders/repository/seats.py` takes and gives back seats); here
+each activity is one transaction. Idempotency: an order's row and holds are keyed by the order
+id, so a retried reservation finds the row it wrote and answers from it; a release gives back
+only the seats whose holds it marked, so it runs once however often it is retried."""
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from boxoffice.core.database.models import Event, Hold, Order, TicketType
+from boxoffice.core.database.models import Event, Order, TicketType
+from boxoffice.orders.domain import (
+    NOT_ENOUGH_SEATS,
+    OrderStatus,
+    items_refusal,
+    merged_quantities,
+    refund_deadline,
+)
 from boxoffice.orders.messages import (
     Done,
     HoldExpiryChange,
@@ -29,26 +33,15 @@ from boxoffice.orders.messages import (
     ReserveResult,
     StatusChange,
 )
-from boxoffice.orders.repository import limits
-from boxoffice.orders.repository.admissions import end_admission
-from boxoffice.orders.repository.status import move_order_status
+from boxoffice.orders.repository import admissions, limits, orders, seats
 
 
-class _SoldOut(Exception):
-    """Raised inside the reservation transaction to roll back seats already taken."""
+class _Refused(Exception):
+    """Raised inside the reservation's transaction to roll back seats already taken."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-def merge_items(items: Sequence[OrderItem]) -> list[OrderItem]:
-    """One line per ticket type, in id order: the order in which rows are locked, so two orders
-    for the same types never deadlock."""
-    totals: dict[str, int] = {}
-    for item in items:
-        totals[item.ticket_type_id] = totals.get(item.ticket_type_id, 0) + item.quantity
-    return [OrderItem(tid, qty) for tid, qty in sorted(totals.items())]
 
 
 class InventoryActivities:
@@ -66,57 +59,58 @@ class InventoryActivities:
 
     @activity.defn(name="reserve_seats")
     async def reserve_seats(self, request: ReserveInput) -> ReserveResult:
-        """Take the seats and write the order and its holds in one transaction.
-
-        Seats move only by `UPDATE ... WHERE available >= :n`, never read-then-write. A sold-out
+        """Take the seats and write the order and its holds in one transaction. A refused
         order is recorded too (without holds), so a retried request gets the same answer."""
         async with self._sessions() as session, session.begin():
             existing = await session.get(Order, request.order_id)
             if existing is not None:
-                return await self._answer_from_row(session, existing)
-        items = merge_items(request.items)
+                return await _answer_from_row(session, existing)
+        items = [
+            OrderItem(type_id, quantity)
+            for type_id, quantity in merged_quantities(
+                (i.ticket_type_id, i.quantity) for i in request.items
+            )
+        ]
         try:
             async with self._sessions() as session, session.begin():
                 return await self._take_seats(session, request, items)
-        except _SoldOut as sold_out:
+        except _Refused as refused:
             async with self._sessions() as session, session.begin():
-                await self._record_sold_out(session, request, items, sold_out.reason)
-            return ReserveResult(reserved=False, reason=sold_out.reason)
+                # Decided: its admission stops counting (see orders/admission/control.py).
+                await admissions.end(session, request.order_id)
+                if await session.get(Event, uuid.UUID(request.event_id)) is not None:
+                    await orders.record_sold_out(
+                        session,
+                        request.order_id,
+                        uuid.UUID(request.event_id),
+                        request.buyer,
+                        items,
+                        refused.reason,
+                        request.request_fingerprint,
+                    )
+            return ReserveResult(reserved=False, reason=refused.reason)
 
     async def _take_seats(
         self, session: AsyncSession, request: ReserveInput, items: list[OrderItem]
     ) -> ReserveResult:
         event = await session.get(Event, uuid.UUID(request.event_id))
         if event is None or event.status != "on_sale":
-            raise _SoldOut("This event is not on sale.")
+            raise _Refused("This event is not on sale.")
+        types = {
+            item.ticket_type_id: await session.get(TicketType, uuid.UUID(item.ticket_type_id))
+            for item in items
+        }
+        refusal = items_refusal(event.id, types)
+        if refusal is not None:
+            raise ApplicationError(refusal, type="InvalidOrder", non_retryable=True)
         lines: list[ReservedLine] = []
-        currency = ""
         for item in items:
-            ticket_type = await session.get(TicketType, uuid.UUID(item.ticket_type_id))
-            if ticket_type is None or ticket_type.event_id != event.id:
-                raise ApplicationError(
-                    f"Ticket type {item.ticket_type_id} does not belong to this event.",
-                    type="InvalidOrder",
-                    non_retryable=True,
-                )
-            if currency and ticket_type.currency != currency:
-                raise ApplicationError(
-                    "All tickets of one order must share a currency.",
-                    type="InvalidOrder",
-                    non_retryable=True,
-                )
-            currency = ticket_type.currency
+            ticket_type = types[item.ticket_type_id]
+            assert ticket_type is not None
             if datetime.now(UTC) >= ticket_type.sales_end(event):
-                raise _SoldOut(ticket_type.sales_ended(event))
-            taken = await session.execute(
-                text(
-                    "UPDATE ticket_types SET available = available - :n "
-                    "WHERE id = :id AND available >= :n RETURNING available"
-                ),
-                {"n": item.quantity, "id": ticket_type.id},
-            )
-            if taken.first() is None:
-                raise _SoldOut(f"Not enough seats left for {ticket_type.name}.")
+                raise _Refused(ticket_type.sales_ended(event))
+            if not await seats.take(session, ticket_type.id, item.quantity):
+                raise _Refused(f"Not enough seats left for {ticket_type.name}.")
             lines.append(
                 ReservedLine(
                     str(ticket_type.id), ticket_type.name, item.quantity, ticket_type.price
@@ -124,42 +118,28 @@ class InventoryActivities:
             )
         # Decided: the seats admission control let it ask for stop counting against other
         # buyers in the transaction that took them, so no moment counts them twice or not at all.
-        await end_admission(session, request.order_id)
-        total = sum(line.quantity * line.unit_price for line in lines)
-        session.add(
-            Order(
-                id=request.order_id,
-                event_id=event.id,
-                buyer_email=request.buyer.email,
-                buyer_name=request.buyer.name,
-                owner_sub=request.buyer.account,
-                buyer_key=request.buyer.cap_key,
-                items=[_line_json(line) for line in lines],
-                total_amount=total,
-                currency=currency,
-                status="reserved",
-                hold_expires_at=request.hold_expires_at,
-                request_fingerprint=request.request_fingerprint,
-            )
+        await admissions.end(session, request.order_id)
+        currency = {t.currency for t in types.values() if t is not None}.pop()
+        order = orders.add_reserved(
+            session,
+            request.order_id,
+            event.id,
+            request.buyer,
+            lines,
+            currency,
+            request.hold_expires_at,
+            request.request_fingerprint,
         )
         await session.flush()
-        for line in lines:
-            session.add(
-                Hold(
-                    order_id=request.order_id,
-                    ticket_type_id=uuid.UUID(line.ticket_type_id),
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                )
-            )
+        seats.hold(session, request.order_id, lines)
         await self._check_limits(session, request, event.id, sum(line.quantity for line in lines))
         return ReserveResult(
             reserved=True,
-            total_amount=total,
+            total_amount=order.total_amount,
             currency=currency,
             lines=lines,
             hold_expires_at=request.hold_expires_at,
-            refund_deadline=_refund_deadline(event),
+            refund_deadline=refund_deadline(event.starts_at, event.refund_cutoff_hours),
             event_starts_at=event.starts_at,
         )
 
@@ -172,14 +152,14 @@ class InventoryActivities:
         use up the victim's cap."""
         cap = self._buyer_cap
         if cap and quantity > cap:
-            raise _SoldOut(f"At most {cap} tickets per buyer for this event.")
+            raise _Refused(f"At most {cap} tickets per buyer for this event.")
         account = request.buyer.account
         if cap and account is not None:
             # The account's own count only: what it says is the caller's own business.
             (key,) = limits.paid_keys(event_id, account=account, email=None)
             bought = await limits.used(session, key)
             if bought + quantity > cap:
-                raise _SoldOut(
+                raise _Refused(
                     f"At most {cap} tickets per buyer for this event; this account has "
                     f"{bought} already."
                 )
@@ -193,126 +173,53 @@ class InventoryActivities:
                 until_paid=True,
             )
             if refused is not None:
-                raise _SoldOut(
+                raise _Refused(
                     f"At most {self._unpaid_cap} unpaid tickets may be held from one network "
                     "at a time: pay for or cancel a held order first, or wait for its hold to "
                     "end."
                 )
 
-    async def _record_sold_out(
-        self,
-        session: AsyncSession,
-        request: ReserveInput,
-        items: list[OrderItem],
-        reason: str,
-    ) -> None:
-        await end_admission(session, request.order_id)
-        event = await session.get(Event, uuid.UUID(request.event_id))
-        if event is None:
-            return
-        await session.execute(
-            text(
-                "INSERT INTO orders (id, event_id, buyer_email, buyer_name, items, total_amount,"
-                " currency, status, request_fingerprint, last_error, owner_sub, buyer_key)"
-                " VALUES (:id, :event, :email, :name, CAST(:items AS jsonb), 0, '', 'sold_out',"
-                " :fp, :reason, :owner, :buyer) ON CONFLICT (id) DO NOTHING"
-            ),
-            {
-                "id": request.order_id,
-                "event": event.id,
-                "email": request.buyer.email,
-                "name": request.buyer.name,
-                "items": _items_json(items),
-                "fp": request.request_fingerprint,
-                "reason": reason,
-                "owner": request.buyer.account,
-                "buyer": request.buyer.cap_key,
-            },
-        )
-
-    async def _answer_from_row(self, session: AsyncSession, order: Order) -> ReserveResult:
-        if order.status == "sold_out":
-            return ReserveResult(
-                reserved=False, reason=order.last_error or "Not enough seats left."
-            )
-        event = await session.get(Event, order.event_id)
-        assert event is not None
-        lines = [
-            ReservedLine(line["ticket_type_id"], line["name"], line["quantity"], line["unit_price"])
-            for line in order.items
-        ]
-        return ReserveResult(
-            reserved=True,
-            total_amount=order.total_amount,
-            currency=order.currency,
-            lines=lines,
-            hold_expires_at=order.hold_expires_at,
-            refund_deadline=_refund_deadline(event),
-            event_starts_at=event.starts_at,
-        )
-
     @activity.defn(name="release_seats")
     async def release_seats(self, request: ReleaseInput) -> ReleaseResult:
         """Give the order's seats back and set its final status, in one transaction."""
         async with self._sessions() as session, session.begin():
-            released = await session.execute(
-                text(
-                    "UPDATE holds SET released_at = now() "
-                    "WHERE order_id = :order AND released_at IS NULL "
-                    "RETURNING ticket_type_id, quantity"
-                ),
-                {"order": request.order_id},
-            )
-            rows = sorted(released.all())
-            for ticket_type_id, quantity in rows:
-                await session.execute(
-                    text("UPDATE ticket_types SET available = available + :n WHERE id = :id"),
-                    {"n": quantity, "id": ticket_type_id},
-                )
+            released = await seats.give_back(session, request.order_id)
             # The buyer may buy these again: give them back to the limits too.
             await limits.let_go(session, request.order_id, paid=True, unpaid=True)
-            await move_order_status(
+            await orders.move_status(
                 session, request.order_id, request.final_status, request.reason, keep_error=True
             )
-        return ReleaseResult(seats_released=sum(quantity for _, quantity in rows))
+        return ReleaseResult(seats_released=released)
 
     @activity.defn(name="record_hold_expiry")
     async def record_hold_expiry(self, change: HoldExpiryChange) -> Done:
-        """Show a support-extended hold's new end (the workflow's timer is what enforces it)."""
+        """Show a hold's new end (support's extension, or the whole hold once a card was
+        tried); the workflow's timer is what enforces it."""
         async with self._sessions() as session, session.begin():
-            result = await session.execute(
-                text(
-                    "UPDATE orders SET hold_expires_at = :at, updated_at = now()"
-                    " WHERE id = :id AND status IN ('reserved', 'paying') RETURNING id"
-                ),
-                {"at": change.hold_expires_at, "id": change.order_id},
-            )
-            return Done(changed=result.first() is not None)
+            changed = await orders.set_hold_expiry(session, change.order_id, change.hold_expires_at)
+        return Done(changed=changed)
 
     @activity.defn(name="record_status")
     async def record_status(self, change: StatusChange) -> Done:
         """Move the order row forward (e.g. to needs_attention with the error)."""
         async with self._sessions() as session, session.begin():
-            changed = await move_order_status(
+            changed = await orders.move_status(
                 session, change.order_id, change.status, change.error, keep_error=True
             )
         return Done(changed=changed)
 
 
-def _refund_deadline(event: Event) -> datetime:
-    return event.starts_at - timedelta(hours=event.refund_cutoff_hours)
-
-
-def _line_json(line: ReservedLine) -> dict[str, object]:
-    return {
-        "ticket_type_id": line.ticket_type_id,
-        "name": line.name,
-        "quantity": line.quantity,
-        "unit_price": line.unit_price,
-    }
-
-
-def _items_json(items: Sequence[OrderItem]) -> str:
-    return json.dumps(
-        [{"ticket_type_id": item.ticket_type_id, "quantity": item.quantity} for item in items]
+async def _answer_from_row(session: AsyncSession, order: Order) -> ReserveResult:
+    if order.status == OrderStatus.SOLD_OUT:
+        return ReserveResult(reserved=False, reason=order.last_error or NOT_ENOUGH_SEATS)
+    event = await session.get(Event, order.event_id)
+    assert event is not None
+    return ReserveResult(
+        reserved=True,
+        total_amount=order.total_amount,
+        currency=order.currency,
+        lines=orders.reserved_lines(order),
+        hold_expires_at=order.hold_expires_at,
+        refund_deadline=refund_deadline(event.starts_at, event.refund_cutoff_hours),
+        event_starts_at=event.starts_at,
     )

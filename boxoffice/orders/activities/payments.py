@@ -10,20 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 import stripe
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from boxoffice.core.database.models import Order, PaymentAttempt
+from boxoffice.core.database.models import Order
 from boxoffice.core.settings import Settings
 from boxoffice.orders.messages import (
     PayInput,
     PayResult,
     SettleInput,
 )
-from boxoffice.orders.repository import limits
-from boxoffice.orders.repository.status import move_order_status
+from boxoffice.orders.repository import limits, orders, payments
 
 #: Error types the workflow treats as the buyer's answer, not as an outage.
 CARD_DECLINED = "CardDeclined"
@@ -68,7 +66,7 @@ class PaymentActivities:
             await self._record_outcome(request.order_id, request.attempt, "succeeded", None)
             return PayResult(status="succeeded")
         async with self._sessions() as session:
-            attempt = await session.get(PaymentAttempt, (request.order_id, request.attempt))
+            attempt = await payments.attempt(session, request.order_id, request.attempt)
         if attempt is None:
             if self._buyer_cap:
                 card = await self._card_fingerprint(request.payment_method)
@@ -126,13 +124,7 @@ class PaymentActivities:
         )
         async with self._sessions() as session, session.begin():
             # The buyer reads why on the order (a payment sent with the create has no answer).
-            await session.execute(
-                text(
-                    "UPDATE orders SET last_error = :reason, updated_at = now()"
-                    " WHERE id = :id AND status IN ('reserved', 'paying')"
-                ),
-                {"reason": reason, "id": order_id},
-            )
+            await orders.note_error_while_held(session, order_id, reason)
         raise ApplicationError(reason, type=TICKET_CAP_REACHED, non_retryable=True)
 
     async def _create_intent(self, request: PayInput) -> str:
@@ -150,20 +142,14 @@ class PaymentActivities:
             # Stripe refuses an unknown or unusable payment method before any money moves.
             raise _method_refused(invalid) from None
         async with self._sessions() as session, session.begin():
-            await session.execute(
-                text(
-                    "INSERT INTO payment_attempts (order_id, attempt, payment_intent_id, status,"
-                    " amount, currency) VALUES (:order, :attempt, :pi, 'created', :amount, :cur)"
-                ),
-                {
-                    "order": request.order_id,
-                    "attempt": request.attempt,
-                    "pi": intent.id,
-                    "amount": request.amount,
-                    "cur": request.currency,
-                },
+            await payments.record_attempt(
+                session,
+                request.order_id,
+                request.attempt,
+                intent.id,
+                request.amount,
+                request.currency,
             )
-            await move_order_status(session, request.order_id, "paying", None)
         return intent.id
 
     async def _conclude(self, order_id: str, attempt: int, intent: Any) -> PayResult:
@@ -191,7 +177,7 @@ class PaymentActivities:
         succeeded the order is paid; otherwise it is cancelled at Stripe (when asked) so it can
         never succeed later. A cancel refused because it just succeeded counts as paid."""
         async with self._sessions() as session:
-            attempt = await session.get(PaymentAttempt, (request.order_id, request.attempt))
+            attempt = await payments.attempt(session, request.order_id, request.attempt)
         if attempt is None:
             return PayResult(status="declined", decline_reason="No payment was started.")
         intent = await self._stripe.v1.payment_intents.retrieve_async(attempt.payment_intent_id)
@@ -217,21 +203,8 @@ class PaymentActivities:
         self, order_id: str, attempt: int, outcome: str, reason: str | None
     ) -> None:
         """The attempt's outcome and the order's status, in one transaction."""
-        order_status = {"succeeded": "paid", "declined": "reserved"}.get(outcome, "paying")
         async with self._sessions() as session, session.begin():
-            await session.execute(
-                text(
-                    "UPDATE payment_attempts SET status = :status, decline_reason = :reason,"
-                    " updated_at = now() WHERE order_id = :order AND attempt = :attempt"
-                ),
-                {"status": outcome, "reason": reason, "order": order_id, "attempt": attempt},
-            )
-            # Declined: the buyer may try another card, counted anew. Paid: no longer an
-            # unpaid hold of its client network.
-            await limits.let_go(
-                session, order_id, paid=outcome == "declined", unpaid=outcome == "succeeded"
-            )
-            await move_order_status(session, order_id, order_status, reason)
+            await payments.record_outcome(session, order_id, attempt, outcome, reason)
 
 
 def _method_refused(invalid: stripe.InvalidRequestError) -> ApplicationError:

@@ -8,14 +8,13 @@ idempotency keys)."""
 from __future__ import annotations
 
 import stripe
-from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from boxoffice.core.database.models import Order, PaymentAttempt, Refund, StrayRefund
+from boxoffice.core.database.models import Order
 from boxoffice.orders.messages import RefundInput, RefundResult, StrayPayment, StrayPaymentResult
+from boxoffice.orders.repository import payments
 
 
 class RefundActivities:
@@ -29,35 +28,11 @@ class RefundActivities:
     async def refund_payment(self, request: RefundInput) -> RefundResult:
         """Refund the order's successful payment, at most once."""
         async with self._sessions() as session, session.begin():
-            paid = (
-                await session.execute(
-                    select(PaymentAttempt).where(
-                        PaymentAttempt.order_id == request.order_id,
-                        PaymentAttempt.status == "succeeded",
-                    )
-                )
-            ).scalar_one_or_none()
+            paid = await payments.kept(session, request.order_id)
             if paid is None:
                 return RefundResult(refund_id=None, amount=0)
-            await session.execute(
-                text(
-                    "INSERT INTO refunds (order_id, payment_intent_id, amount, status, reason)"
-                    " VALUES (:order, :pi, :amount, 'pending', :reason)"
-                    " ON CONFLICT (order_id) DO NOTHING"
-                ),
-                {
-                    "order": request.order_id,
-                    "pi": paid.payment_intent_id,
-                    "amount": paid.amount,
-                    "reason": request.reason,
-                },
-            )
-            # The row lock serialises concurrent runs of this activity for one order.
-            refund = (
-                await session.execute(
-                    select(Refund).where(Refund.order_id == request.order_id).with_for_update()
-                )
-            ).scalar_one()
+            # Locked: concurrent runs of this activity for one order wait for each other.
+            refund = await payments.claim_refund(session, request.order_id, paid, request.reason)
             if refund.status == "succeeded":
                 return RefundResult(refund_id=refund.stripe_refund_id, amount=refund.amount)
             refund.stripe_refund_id = await self._refund_intent(
@@ -92,32 +67,12 @@ class RefundActivities:
                     "PaymentIntent %s names no order of ours; left alone", intent.id
                 )
                 return StrayPaymentResult(outcome="unknown_order")
-            kept = await session.scalar(
-                select(PaymentAttempt.payment_intent_id).where(
-                    PaymentAttempt.order_id == stray.order_id,
-                    PaymentAttempt.status == "succeeded",
-                )
-            )
-            if kept == intent.id:
+            kept = await payments.kept(session, stray.order_id)
+            if kept is not None and kept.payment_intent_id == intent.id:
                 return StrayPaymentResult(outcome="kept")
-            await session.execute(
-                insert(StrayRefund)
-                .values(
-                    payment_intent_id=intent.id,
-                    order_id=stray.order_id,
-                    amount=intent.amount,
-                    currency=str(intent.currency).upper(),
-                    status="pending",
-                )
-                .on_conflict_do_nothing(index_elements=["payment_intent_id"])
+            refund = await payments.claim_stray_refund(
+                session, intent.id, stray.order_id, intent.amount, str(intent.currency).upper()
             )
-            refund = (
-                await session.execute(
-                    select(StrayRefund)
-                    .where(StrayRefund.payment_intent_id == intent.id)
-                    .with_for_update()
-                )
-            ).scalar_one()
             if refund.status != "succeeded":
                 refund.stripe_refund_id = await self._refund_intent(
                     intent.id, f"boxoffice-stray-refund-{intent.id}"

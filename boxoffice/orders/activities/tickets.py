@@ -11,13 +11,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from boxoffice.core.database.models import Hold, Order, Ticket
+from boxoffice.orders.domain import PAID, checked_in_refusal
 from boxoffice.orders.messages import Done, IssuedTicket, IssuedTickets, OrderRef
 from boxoffice.orders.tickets.codes import TicketSigner
 
 #: Namespace of ticket ids: uuid5(namespace, "<order id>:<position>").
 TICKET_ID_NAMESPACE = uuid.UUID("6f0b5c3e-8a51-4f8e-9d5e-2b1c7a4e9f10")
-#: An order in one of these has been paid for, so its tickets may exist.
-PAID_STATUSES = ("paid", "completed", "needs_attention")
 
 
 def ticket_id_for(order_id: str, position: int) -> uuid.UUID:
@@ -44,7 +43,7 @@ class TicketActivities:
                 raise ApplicationError(
                     f"order {ref.order_id} does not exist", type="OrderNotFound", non_retryable=True
                 )
-            if order.status not in PAID_STATUSES:
+            if order.status not in PAID:
                 raise ApplicationError(
                     f"order {ref.order_id} is {order.status}, not paid",
                     type="OrderNotPaid",
@@ -127,7 +126,7 @@ class TicketActivities:
             used = [at for at in check_ins if at is not None]
             if used:
                 raise ApplicationError(
-                    f"order {ref.order_id} has {len(used)} checked-in ticket(s)",
+                    checked_in_refusal(ref.order_id, len(used)),
                     type="TicketCheckedIn",
                     non_retryable=True,
                 )

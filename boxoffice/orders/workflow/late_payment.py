@@ -10,7 +10,8 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from boxoffice.orders.messages import LatePayment, StrayPayment, StrayPaymentResult
+    from boxoffice.orders.activities.refunds import RefundActivities
+    from boxoffice.orders.messages import LatePayment, StrayPayment
     from boxoffice.orders.workflow import activity_options as options
 
 
@@ -23,10 +24,9 @@ class RefundLatePayment:
     @workflow.run
     async def run(self, late: LatePayment) -> str:
         """The outcome of `refund_stray_payment`: `refunded`, or why nothing was refunded."""
-        result: StrayPaymentResult = await workflow.execute_activity(
-            "refund_stray_payment",
+        result = await workflow.execute_activity_method(
+            RefundActivities.refund_stray_payment,
             StrayPayment(late.order_id, late.payment_intent_id),
-            result_type=StrayPaymentResult,
             **options.settle(late.config),
         )
         return result.outcome
