@@ -38,7 +38,9 @@ from boxoffice.orders import api as orders
 from boxoffice.orders import webhooks
 from boxoffice.orders.admission.sold_out_memo import SoldOutMemo
 from boxoffice.orders.admission.turns import AdmissionTurns
+from boxoffice.orders.client import OrderClient
 from boxoffice.orders.schemas import PATTERN_MEANS
+from boxoffice.orders.service import OrderService
 from boxoffice.orders.tickets.codes import public_keys_from_settings
 
 
@@ -58,6 +60,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.ticket_public_keys = public_keys_from_settings(settings)
         app.state.token_verifier = TokenVerifier(settings)
         app.state.order_token_secret = order_token_secret(settings)
+        app.state.order_client = OrderClient(app.state.temporal, settings)
+        app.state.orders = OrderService(
+            app.state.sessions,
+            app.state.order_client,
+            settings,
+            app.state.s3,
+            memo=app.state.sold_out,
+            turns=app.state.admission_turns,
+        )
         limiter = RateLimiter(app.state.sessions, settings.rate_limit_window_seconds)
         app.state.rate_limiter = limiter
         chores = [

@@ -15,14 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from boxoffice.auth.access import STAFF_ERRORS, require_roles
 from boxoffice.auth.principal import Principal
-from boxoffice.orders.domain import OrderStatus
+from boxoffice.core.http.errors import raise_http
+from boxoffice.orders.domain import OrderError, OrderStatus
 from boxoffice.orders.schemas import NO_NUL, ErrorBody, OrderIdPath, Whole, visible_text
-from boxoffice.orders.support import (
-    OrderFilter,
-    Outcome,
-    SupportError,
-    SupportService,
-)
+from boxoffice.orders.support import OrderFilter, Outcome, SupportService
 
 _support = require_roles("support", "admin")
 Staff = Annotated[Principal, Depends(_support)]
@@ -34,7 +30,6 @@ router = APIRouter(
 )
 
 Reason = Annotated[str, visible_text(500)]
-_STATUS = {"not_found": 404, "invalid": 422, "refused": 409}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody},
     409: {"model": ErrorBody},
@@ -85,7 +80,7 @@ class OutcomeOut(BaseModel):
 
 def _service(request: Request) -> SupportService:
     state = request.app.state
-    return SupportService(state.sessions, state.temporal, state.settings)
+    return SupportService(state.sessions, state.order_client, state.settings)
 
 
 def _answer(outcome: Outcome) -> OutcomeOut:
@@ -97,8 +92,8 @@ def _answer(outcome: Outcome) -> OutcomeOut:
 async def _guard(call: Any) -> Any:
     try:
         return await call
-    except SupportError as error:
-        raise HTTPException(_STATUS[error.kind], error.message) from None
+    except OrderError as error:
+        raise_http(error)
 
 
 # Before the /{order_id}/... routes, which would otherwise take "bulk" for an order id.

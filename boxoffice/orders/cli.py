@@ -1,7 +1,7 @@
 """`boxoffice orders ...`: support's commands, on the same service layer as `/admin/orders`.
 
-Exit codes: 0 done, 1 refused by the order's state, 2 bad input (also typer's usage errors),
-3 unknown order."""
+Exit codes: 0 done, 1 refused by the order's state, 2 bad input (also typer's usage errors and
+a missing setting), 3 unknown order, 4 the database or Temporal is away."""
 
 from __future__ import annotations
 
@@ -17,11 +17,20 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from boxoffice.core.errors import ErrorKind
 from boxoffice.core.settings import get_settings
 
 orders_app = typer.Typer(help="Find stuck orders; retry, cancel, refund, resend, extend.")
 T = TypeVar("T")
-_EXIT = {"refused": 1, "invalid": 2, "not_found": 3}
+#: How a refusal ends the command (the exit codes in this module's docstring).
+EXIT_CODE: dict[ErrorKind, int] = {
+    ErrorKind.REFUSED: 1,
+    ErrorKind.SOLD_OUT: 1,
+    ErrorKind.TOO_MANY: 1,
+    ErrorKind.INVALID: 2,
+    ErrorKind.NOT_FOUND: 3,
+    ErrorKind.UNAVAILABLE: 4,
+}
 
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit log).")]
 ActorOpt = Annotated[
@@ -43,26 +52,28 @@ def _actor(given: str | None) -> str:
 
 
 def _run(work: Callable[[Any], Awaitable[T]]) -> T:
-    """Connect, run one service call, disconnect; a SupportError becomes a message and an
+    """Connect, run one service call, disconnect; an OrderError becomes a message and an
     exit code."""
     from boxoffice.core.database.engine import create_engine, session_factory
     from boxoffice.core.temporal.client import connect
-    from boxoffice.orders.support import SupportError, SupportService
+    from boxoffice.orders.client import OrderClient
+    from boxoffice.orders.domain import OrderError
+    from boxoffice.orders.support import SupportService
 
     async def main() -> T:
         settings = get_settings()
         engine = create_engine(settings, pool_size=2)
         try:
-            client = await connect(settings)
+            client = OrderClient(await connect(settings), settings)
             return await work(SupportService(session_factory(engine), client, settings))
         finally:
             await engine.dispose()
 
     try:
         return asyncio.run(main())
-    except SupportError as error:
+    except OrderError as error:
         typer.echo(f"error: {error.message}", err=True)
-        raise typer.Exit(_EXIT[error.kind]) from None
+        raise typer.Exit(EXIT_CODE[error.kind]) from None
 
 
 def _print(data: Any, as_json: bool) -> None:

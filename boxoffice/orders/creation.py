@@ -1,14 +1,15 @@
-"""`POST /orders`: idempotency lookup, admission control, then update-with-start.
+"""Creating an order: the idempotency lookup, admission control, then update-with-start.
 
 The order matters: (1) a repeated Idempotency-Key finds its order; (2) admission control
-(`admission.py`) refuses a request that the seats left, less those other buyers' reservations
-are already on their way to take, cannot cover, before any workflow starts: a flash sale's
-losers cost no workflow (nor, for a moment after a type showed no seat free, any query); (3)
-update-with-start waits for the reservation, but only for a few seconds."""
+(`admission/control.py`) refuses a request that the seats left, less those other buyers'
+reservations are already on their way to take, cannot cover, before any workflow starts: a
+flash sale's losers cost no workflow (nor, for a moment after a type showed no seat free, any
+query); (3) update-with-start waits for the reservation, but only for a few seconds.
+
+Used by `OrderService.create`; raises `OrderError`, never an HTTP status."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import json
@@ -19,55 +20,32 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import (
-    Client,
-    WithStartWorkflowOperation,
-    WorkflowExecutionStatus,
-    WorkflowUpdateFailedError,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
-)
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from boxoffice.core.database.models import Event, Order, TicketType
+from boxoffice.core.errors import ErrorKind
 from boxoffice.core.settings import Settings
-from boxoffice.core.temporal import search_attributes as sa
 from boxoffice.orders.admission.control import admit
 from boxoffice.orders.admission.sold_out_memo import SoldOutMemo
 from boxoffice.orders.admission.turns import AdmissionTurns
-from boxoffice.orders.messages import (
-    RESERVATION_UPDATE_ID,
-    Buyer,
-    OrderItem,
-    PipelineConfig,
-    PurchaseInput,
-    ReservationAnswer,
+from boxoffice.orders.client import OrderClient, pipeline_config
+from boxoffice.orders.domain import (
+    NOT_ENOUGH_SEATS,
+    OrderError,
+    OrderStatus,
+    items_refusal,
+    merged_quantities,
+    too_many_tickets,
 )
+from boxoffice.orders.messages import Buyer, OrderItem, PurchaseInput, ReservationAnswer
 from boxoffice.orders.repository import admissions
 from boxoffice.orders.schemas import OrderCreate
-from boxoffice.orders.workflow.purchase import PurchaseWorkflow
 
 log = logging.getLogger(__name__)
-_RETRY_SOON = "The seats could not be reserved just now; please retry in a few seconds."
-
-SOLD_OUT_DETAIL = "Not enough seats left."
+KEY_REUSED = "This Idempotency-Key was already used for a different order request."
+RETRY_SOON = "The seats could not be reserved just now; please retry in a few seconds."
 #: Namespace for order ids derived from Idempotency-Keys.
 _ORDER_ID_NAMESPACE = uuid.UUID("6f1c2a4e-8d0b-4a57-9c36-2f8e5d1b7a90")
-
-
-class OrderRefused(Exception):
-    """The request cannot become an order; `status` is the HTTP status to answer with."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -102,194 +80,157 @@ def fingerprint(body: OrderCreate, account: str | None = None) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def pipeline_config(settings: Settings) -> PipelineConfig:
-    return PipelineConfig(
-        hold_seconds=settings.hold_seconds,
-        payment_timeout_seconds=settings.payment_timeout_seconds,
-        step_timeout_seconds=settings.step_timeout_seconds,
-        step_max_attempts=settings.step_max_attempts,
-        retry_initial_interval_seconds=settings.retry_initial_interval_seconds,
-        retry_max_interval_seconds=settings.retry_max_interval_seconds,
-        order_grace_seconds=settings.order_grace_seconds,
-        payments_task_queue=settings.task_queue_payments,
-        fulfilment_task_queue=settings.task_queue_fulfilment,
-        max_hold_extension_seconds=settings.max_hold_extension_minutes * 60,
-        first_hold_seconds=settings.first_hold_seconds,
-        max_payment_attempts=settings.max_payment_attempts_per_order,
-    )
-
-
 async def validate_items(
     session: AsyncSession, body: OrderCreate, settings: Settings
 ) -> list[OrderItem]:
-    """Merge repeated ticket types and check the request against the catalogue."""
+    """Merge repeated ticket types and check the request against the catalogue (the
+    reservation checks the same rules again, `orders.domain`)."""
     event = await session.get(Event, body.event_id)
     if event is None:
-        raise OrderRefused(404, f"No event with id {body.event_id}.")
+        raise OrderError(ErrorKind.NOT_FOUND, f"No event with id {body.event_id}.")
     if event.status != "on_sale":
-        raise OrderRefused(409, f"Event {event.name!r} is not on sale.")
-    quantities: dict[uuid.UUID, int] = {}
-    for item in body.items:
-        quantities[item.ticket_type_id] = quantities.get(item.ticket_type_id, 0) + item.quantity
-    total = sum(quantities.values())
+        raise OrderError(ErrorKind.REFUSED, f"Event {event.name!r} is not on sale.")
+    merged = merged_quantities((str(i.ticket_type_id), i.quantity) for i in body.items)
+    total = sum(quantity for _, quantity in merged)
     if total > settings.max_tickets_per_order:
-        raise OrderRefused(
-            422, f"At most {settings.max_tickets_per_order} tickets per order ({total} asked)."
-        )
-    types = {
-        tt.id: tt
+        raise OrderError(ErrorKind.INVALID, too_many_tickets(settings.max_tickets_per_order, total))
+    ids = [uuid.UUID(type_id) for type_id, _ in merged]
+    found = {
+        str(tt.id): tt
         for tt in (
-            await session.execute(select(TicketType).where(TicketType.id.in_(quantities)))
+            await session.execute(select(TicketType).where(TicketType.id.in_(ids)))
         ).scalars()
     }
+    refusal = items_refusal(event.id, {type_id: found.get(type_id) for type_id, _ in merged})
+    if refusal is not None:
+        raise OrderError(ErrorKind.INVALID, refusal)
     now = datetime.now(UTC)
-    for type_id in quantities:
-        tt = types.get(type_id)
-        if tt is None or tt.event_id != event.id:
-            raise OrderRefused(422, f"Ticket type {type_id} is not sold for this event.")
+    for tt in found.values():
         # Here, so a sale that is over costs no workflow; the reservation checks it again.
         if now >= tt.sales_end(event):
-            raise OrderRefused(409, tt.sales_ended(event))
-    if len({tt.currency for tt in types.values()}) > 1:
-        raise OrderRefused(422, "Ticket types of one order must share a currency.")
-    return [OrderItem(str(type_id), qty) for type_id, qty in sorted(quantities.items())]
+            raise OrderError(ErrorKind.REFUSED, tt.sales_ended(event))
+    return [OrderItem(type_id, quantity) for type_id, quantity in merged]
 
 
-async def workflow_exists(client: Client, order_id: str) -> bool:
-    try:
-        await client.get_workflow_handle(order_id).describe()
-    except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND:
-            return False
-        raise
-    return True
+class OrderCreation:
+    """One process's way of creating orders: its settings, its Temporal client, and its
+    admission control's memory and turns (both per process)."""
 
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        client: OrderClient,
+        settings: Settings,
+        memo: SoldOutMemo | None = None,
+        turns: AdmissionTurns | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._client = client
+        self._settings = settings
+        self._memo = memo
+        self._turns = turns
 
-async def create_order(
-    sessions: async_sessionmaker[AsyncSession],
-    client: Client,
-    settings: Settings,
-    body: OrderCreate,
-    idempotency_key: str | None,
-    requester: Requester | None = None,
-    memo: SoldOutMemo | None = None,
-    turns: AdmissionTurns | None = None,
-) -> CreateOutcome:
-    _refuse_if_remembered(memo, body, idempotency_key)
-    # A refusal from memory costs no session at all: most requests of a flash sale end above.
-    async with sessions() as session:
-        return await _admit_and_ask(
-            session, client, settings, body, idempotency_key, requester or Requester(), memo, turns
+    async def create(
+        self, body: OrderCreate, idempotency_key: str | None, requester: Requester
+    ) -> CreateOutcome:
+        self._refuse_if_remembered(body, idempotency_key)
+        # A refusal from memory costs no session at all: most requests of a flash sale end here.
+        async with self._sessions() as session:
+            return await self._admit_and_ask(session, body, idempotency_key, requester)
+
+    async def _admit_and_ask(
+        self,
+        session: AsyncSession,
+        body: OrderCreate,
+        idempotency_key: str | None,
+        requester: Requester,
+    ) -> CreateOutcome:
+        order_id = order_id_for(idempotency_key)
+        request_fingerprint = fingerprint(body, requester.account)
+        turns = self._turns
+        async with turns.turn(body) if turns is not None else contextlib.nullcontext():
+            # The type may have sold out while this request waited its turn.
+            self._refuse_if_remembered(body, idempotency_key)
+            await admissions.begin_autocommit(session)
+            items = await validate_items(session, body, self._settings)
+            if idempotency_key is not None:
+                existing = await session.get(Order, order_id)
+                if existing is not None:
+                    return _answer_from_row(existing, request_fingerprint)
+            sold_out = await admit(
+                session, order_id, items, self._settings.admission_lease_seconds, self._memo
+            )
+            await session.rollback()  # ends the autocommit work: gives the connection back
+        keyed = idempotency_key is not None
+        # A keyed request refused at the door may be the retry of the order that took the
+        # last seats: it attaches to that order instead.
+        if sold_out is not None and not (keyed and await self._client.exists(order_id)):
+            raise OrderError(ErrorKind.SOLD_OUT, sold_out)
+        if sold_out is None and self._memo is not None:
+            self._memo.forget(body)
+        order = PurchaseInput(
+            order_id=order_id,
+            event_id=str(body.event_id),
+            items=items,
+            buyer=Buyer(
+                email=str(body.buyer.email),
+                name=body.buyer.name,
+                account=requester.account,
+                client=requester.client,
+            ),
+            payment_method=body.payment_method,
+            request_fingerprint=request_fingerprint,
+            config=pipeline_config(self._settings),
         )
-
-
-async def _admit_and_ask(
-    session: AsyncSession,
-    client: Client,
-    settings: Settings,
-    body: OrderCreate,
-    idempotency_key: str | None,
-    requester: Requester,
-    memo: SoldOutMemo | None,
-    turns: AdmissionTurns | None,
-) -> CreateOutcome:
-    order_id = order_id_for(idempotency_key)
-    request_fingerprint = fingerprint(body, requester.account)
-    async with turns.turn(body) if turns is not None else contextlib.nullcontext():
-        # The type may have sold out while this request waited its turn.
-        _refuse_if_remembered(memo, body, idempotency_key)
-        await admissions.begin_autocommit(session)
-        items = await validate_items(session, body, settings)
-        if idempotency_key is not None:
-            existing = await session.get(Order, order_id)
-            if existing is not None:
-                return _answer_from_row(existing, request_fingerprint)
-        sold_out = await admit(session, order_id, items, settings.admission_lease_seconds, memo)
-        await session.rollback()  # ends the autocommit work: gives the connection back
-    if sold_out is not None and not (
-        idempotency_key is not None and await workflow_exists(client, order_id)
-    ):
-        raise OrderRefused(409, sold_out)
-    if sold_out is None and memo is not None:
-        memo.forget(body)
-    # No connection is held while waiting on Temporal (the session's transaction has ended).
-    try:
-        return await _start_and_ask(
-            session,
-            client,
-            settings,
-            body,
-            items,
-            order_id,
-            request_fingerprint,
-            requester,
-            keyed=idempotency_key is not None,
-        )
-    except Exception:
-        # No reservation will follow this admission (or one is already on its way, and the
-        # seats it counted are let go a little early: nothing is sold without the UPDATE).
-        await _withdraw_quietly(session, order_id)
-        raise
-
-
-def _refuse_if_remembered(
-    memo: SoldOutMemo | None, body: OrderCreate, idempotency_key: str | None
-) -> None:
-    # A keyed request may belong to an order that took the last seats: it is looked up instead.
-    refusal = memo.refusal(body) if memo is not None and idempotency_key is None else None
-    if refusal is not None:
-        raise OrderRefused(409, refusal)
-
-
-async def _start_and_ask(
-    session: AsyncSession,
-    client: Client,
-    settings: Settings,
-    body: OrderCreate,
-    items: list[OrderItem],
-    order_id: str,
-    request_fingerprint: str,
-    requester: Requester,
-    keyed: bool,
-) -> CreateOutcome:
-    if keyed and await _closed_without_order(client, order_id):
-        # Its run gave up (the database was away) without taking seats or writing the order
-        # (else the lookup above found its row), so this key tries again in a new run, started
-        # on its own: an update-with-start would only read the closed run's answer.
-        await client.start_workflow(
-            PurchaseWorkflow.run,
-            _workflow_input(body, items, order_id, request_fingerprint, settings, requester),
-            id=order_id,
-            task_queue=settings.task_queue_purchases,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-            search_attributes=_search_attributes(body),
-        )
-    start = _start_operation(body, items, order_id, request_fingerprint, settings, requester)
-    try:
-        answer = await _ask_for_seats(client, settings, start)
-    except (WorkflowAlreadyStartedError, RPCError) as error:
-        if isinstance(error, RPCError) and error.status != RPCStatusCode.ALREADY_EXISTS:
+        # No connection is held while waiting on Temporal (the session's transaction has ended).
+        try:
+            return await self._start_and_ask(session, order, keyed)
+        except Exception:
+            # No reservation will follow this admission (or one is already on its way, and the
+            # seats it counted are let go a little early: nothing is sold without the UPDATE).
+            await _withdraw_quietly(session, order_id)
             raise
-        # The order's run has closed (sold out, expired...): its row has the answer.
-        existing = await session.get(Order, order_id)
-        if existing is None:
-            # Closed without an order: it gave up while the database was away.
-            raise OrderRefused(503, _RETRY_SOON) from None
-        # Read before the rollback below, which expires the row (a lazy load here is a 500).
-        outcome = _answer_from_row(existing, request_fingerprint)
-        await session.rollback()
-        return outcome
-    if answer is None:
-        # Not decided in time (no worker, or a burst): the client polls the order's Location.
-        return CreateOutcome(order_id, decided=False)
-    if answer.status == "sold_out":
-        raise OrderRefused(409, answer.reason or "Not enough seats left.")
-    if answer.status == "rejected":
+
+    def _refuse_if_remembered(self, body: OrderCreate, idempotency_key: str | None) -> None:
+        # A keyed request may belong to an order that took the last seats: it is looked up.
+        memo = self._memo
+        refusal = memo.refusal(body) if memo is not None and idempotency_key is None else None
+        if refusal is not None:
+            raise OrderError(ErrorKind.SOLD_OUT, refusal)
+
+    async def _start_and_ask(
+        self, session: AsyncSession, order: PurchaseInput, keyed: bool
+    ) -> CreateOutcome:
+        if keyed and await self._client.closed(order.order_id):
+            # Its run gave up (the database was away) without taking seats or writing the order
+            # (else the lookup above found its row), so this key tries again in a new run.
+            await self._client.start_again(order)
+        try:
+            answer = await self._client.start_and_reserve(order)
+        except WorkflowAlreadyStartedError:
+            # The order's run has closed (sold out, expired...): its row has the answer.
+            existing = await session.get(Order, order.order_id)
+            if existing is None:
+                # Closed without an order: it gave up while the database was away.
+                raise OrderError(ErrorKind.UNAVAILABLE, RETRY_SOON) from None
+            # Read before the rollback below, which expires the row (a lazy load here is a 500).
+            outcome = _answer_from_row(existing, order.request_fingerprint)
+            await session.rollback()
+            return outcome
+        if answer is None:
+            # Not decided in time (no worker, or a burst): the client polls the order's Location.
+            return CreateOutcome(order.order_id, decided=False)
+        return _decided(order.order_id, answer)
+
+
+def _decided(order_id: str, answer: ReservationAnswer) -> CreateOutcome:
+    if answer.status == OrderStatus.SOLD_OUT:
+        raise OrderError(ErrorKind.SOLD_OUT, answer.reason or NOT_ENOUGH_SEATS)
+    if answer.status == OrderStatus.REJECTED:
         if answer.error_type == "InvalidOrder":
-            raise OrderRefused(422, answer.reason or "The order is not valid.")
+            raise OrderError(ErrorKind.INVALID, answer.reason or "The order is not valid.")
         log.warning("order %s: reservation rejected: %s", order_id, answer.reason)
-        raise OrderRefused(503, _RETRY_SOON)
+        raise OrderError(ErrorKind.UNAVAILABLE, RETRY_SOON)
     return CreateOutcome(order_id, decided=True)
 
 
@@ -304,96 +245,12 @@ async def _withdraw_quietly(session: AsyncSession, order_id: str) -> None:
             await session.rollback()
 
 
-def _workflow_input(
-    body: OrderCreate,
-    items: list[OrderItem],
-    order_id: str,
-    request_fingerprint: str,
-    settings: Settings,
-    requester: Requester,
-) -> PurchaseInput:
-    return PurchaseInput(
-        order_id=order_id,
-        event_id=str(body.event_id),
-        items=items,
-        buyer=Buyer(
-            email=str(body.buyer.email),
-            name=body.buyer.name,
-            account=requester.account,
-            client=requester.client,
-        ),
-        payment_method=body.payment_method,
-        request_fingerprint=request_fingerprint,
-        config=pipeline_config(settings),
-    )
-
-
-def _search_attributes(body: OrderCreate) -> TypedSearchAttributes:
-    return TypedSearchAttributes(
-        [
-            SearchAttributePair(sa.EVENT_ID, str(body.event_id)),
-            SearchAttributePair(sa.ORDER_STATUS, "pending"),
-        ]
-    )
-
-
-def _start_operation(
-    body: OrderCreate,
-    items: list[OrderItem],
-    order_id: str,
-    request_fingerprint: str,
-    settings: Settings,
-    requester: Requester,
-) -> WithStartWorkflowOperation[PurchaseWorkflow, str]:
-    return WithStartWorkflowOperation(
-        PurchaseWorkflow.run,
-        _workflow_input(body, items, order_id, request_fingerprint, settings, requester),
-        id=order_id,
-        task_queue=settings.task_queue_purchases,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        search_attributes=_search_attributes(body),
-    )
-
-
-async def _ask_for_seats(
-    client: Client, settings: Settings, start: WithStartWorkflowOperation[PurchaseWorkflow, str]
-) -> ReservationAnswer | None:
-    """The reservation's answer, or None when it is not decided within the wait."""
-    try:
-        answer: ReservationAnswer = await asyncio.wait_for(
-            client.execute_update_with_start_workflow(
-                "reservation",
-                start_workflow_operation=start,
-                id=RESERVATION_UPDATE_ID,
-                result_type=ReservationAnswer,
-            ),
-            timeout=settings.reservation_wait_seconds,
-        )
-    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-        return None
-    except WorkflowUpdateFailedError as failed:
-        # The run ended without answering (it should not; the workflow answers every path).
-        raise OrderRefused(503, f"The reservation could not be made: {failed.cause}") from None
-    return answer
-
-
-async def _closed_without_order(client: Client, order_id: str) -> bool:
-    """The order's run exists and has closed (the caller found no row for it)."""
-    try:
-        described = await client.get_workflow_handle(order_id).describe()
-    except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND:
-            return False
-        raise
-    return described.status != WorkflowExecutionStatus.RUNNING
-
-
-def _answer_from_row(order: Order, request_fingerprint: str) -> CreateOutcome:
+def _answer_from_row(order: Order, request_fingerprint: str | None) -> CreateOutcome:
     if order.request_fingerprint and order.request_fingerprint != request_fingerprint:
-        raise OrderRefused(
-            422, "This Idempotency-Key was already used for a different order request."
+        raise OrderError(
+            ErrorKind.INVALID,
+            "This Idempotency-Key was already used for a different order request.",
         )
-    if order.status == "sold_out":
-        raise OrderRefused(409, order.last_error or "Not enough seats left.")
+    if order.status == OrderStatus.SOLD_OUT:
+        raise OrderError(ErrorKind.SOLD_OUT, order.last_error or NOT_ENOUGH_SEATS)
     return CreateOutcome(order.id, decided=True, existing=True)

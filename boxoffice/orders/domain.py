@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
+from boxoffice.core.errors import DomainError
+
 
 class OrderStatus(StrEnum):
     #: Workflow only: the reservation is not decided yet.
@@ -153,24 +155,5 @@ def missing_reason(reason: str | None) -> bool:
 # --- refusals ---------------------------------------------------------------------------
 
 
-class OrderErrorKind(StrEnum):
-    NOT_FOUND = "not_found"
-    #: The request itself is wrong (no change of state would make it right).
-    INVALID = "invalid"
-    #: The order's (or the event's) state does not allow it now.
-    REFUSED = "refused"
-    SOLD_OUT = "sold_out"
-    #: A limit on how often: payment attempts, requests.
-    TOO_MANY = "too_many"
-    #: A part of the system is away; the same request may succeed in a moment.
-    UNAVAILABLE = "unavailable"
-
-
-class OrderError(Exception):
-    """A use case that cannot be done; adapters map `kind` (one table each), and show
-    `message` as it is."""
-
-    def __init__(self, kind: OrderErrorKind, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
+class OrderError(DomainError):
+    """An order use case that cannot be done (see `core/errors.py` for the kinds)."""

@@ -7,55 +7,28 @@ to the audit log with its outcome. Invalid input (no reason, unknown order) chan
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.failure.v1 import Failure
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError, FailureError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.exceptions import FailureError
 
-from boxoffice.core.database.models import (
-    AuditEntry,
-    Email,
-    Hold,
-    Order,
-    PaymentAttempt,
-    Refund,
-    StrayRefund,
-    Ticket,
-)
+from boxoffice.core.database.models import Order
+from boxoffice.core.errors import ErrorKind
 from boxoffice.core.settings import Settings
+from boxoffice.orders.client import OrderClient
+from boxoffice.orders.domain import REASON_REQUIRED, OrderError, missing_reason
 from boxoffice.orders.messages import ExtendHold, ResendRequest, SupportAction
-from boxoffice.orders.workflow.purchase import PurchaseWorkflow
+from boxoffice.orders.repository import orders
+from boxoffice.orders.repository.orders import OrderFilter
 
 Action = Literal["retry", "cancel", "refund", "resend", "extend"]
 BULK_ACTIONS: tuple[Action, ...] = ("retry", "cancel")
-
-
-class SupportError(Exception):
-    """A request support cannot act on. `kind` maps to an HTTP status and an exit code."""
-
-    def __init__(self, kind: Literal["not_found", "invalid", "refused"], message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-
-
-@dataclass
-class OrderFilter:
-    status: str | None = None
-    event_id: uuid.UUID | None = None
-    buyer_email: str | None = None
-    created_before: datetime | None = None
-    created_after: datetime | None = None
-    limit: int = 100
+__all__ = ["BULK_ACTIONS", "OrderFilter", "Outcome", "SupportService"]
 
 
 @dataclass
@@ -97,10 +70,13 @@ class OrderDetail:
 
 class SupportService:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], temporal: Client, settings: Settings
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        client: OrderClient,
+        settings: Settings,
     ) -> None:
         self._sessions = sessions
-        self._temporal = temporal
+        self._client = client
         self._settings = settings
 
     def temporal_url(self, order_id: str) -> str:
@@ -110,20 +86,9 @@ class SupportService:
     # --- reading -------------------------------------------------------------------------
 
     async def list_orders(self, where: OrderFilter) -> list[OrderSummary]:
-        query = select(Order).order_by(Order.created_at).limit(max(1, min(where.limit, 1000)))
-        if where.status:
-            query = query.where(Order.status == where.status)
-        if where.event_id:
-            query = query.where(Order.event_id == where.event_id)
-        if where.buyer_email:
-            query = query.where(func.lower(Order.buyer_email) == where.buyer_email.strip().lower())
-        if where.created_before:
-            query = query.where(Order.created_at < where.created_before)
-        if where.created_after:
-            query = query.where(Order.created_at > where.created_after)
-        now = datetime.now(UTC)
         async with self._sessions() as session:
-            orders = (await session.execute(query)).scalars().all()
+            found = await orders.matching(session, where)
+        now = datetime.now(UTC)
         return [
             OrderSummary(
                 id=o.id,
@@ -137,36 +102,30 @@ class SupportService:
                 last_error=o.last_error,
                 temporal_url=self.temporal_url(o.id),
             )
-            for o in orders
+            for o in found
         ]
 
     async def show(self, order_id: str) -> OrderDetail:
         async with self._sessions() as session:
-            order = await session.get(Order, order_id)
-            if order is None:
-                raise SupportError("not_found", f"No order with id {order_id}.")
-            detail = OrderDetail(
-                order=_row(order),
-                holds=await _rows(session, Hold, Hold.order_id == order_id),
-                payments=await _rows(session, PaymentAttempt, PaymentAttempt.order_id == order_id),
-                refunds=await _rows(session, Refund, Refund.order_id == order_id),
-                stray_refunds=await _rows(session, StrayRefund, StrayRefund.order_id == order_id),
-                tickets=await _rows(session, Ticket, Ticket.order_id == order_id),
-                emails=await _rows(session, Email, Email.order_id == order_id),
-                audit=await _rows(session, AuditEntry, AuditEntry.order_id == order_id),
-            )
+            rows = await orders.everything_about(session, order_id)
+        if rows is None:
+            raise OrderError(ErrorKind.NOT_FOUND, f"No order with id {order_id}.")
+        detail = OrderDetail(**rows)
         detail.workflow = await self._workflow_state(order_id)
         return detail
 
     async def _workflow_state(self, order_id: str) -> dict[str, Any]:
         """The run's own view: its step (status query) and its activities' last failures."""
-        handle = self._temporal.get_workflow_handle(order_id, result_type=str)
         state: dict[str, Any] = {"url": self.temporal_url(order_id)}
         try:
-            raw = (await handle.describe()).raw_description
-        except RPCError as error:
+            described = await self._client.describe(order_id)
+        except OrderError as error:
             state["error"] = error.message
             return state
+        if described is None:
+            state["error"] = "no run of this order"
+            return state
+        raw = described.raw_description
         info = raw.workflow_execution_info
         state["run_status"] = WorkflowExecutionStatus.Name(info.status).removeprefix(
             "WORKFLOW_EXECUTION_STATUS_"
@@ -181,8 +140,8 @@ class SupportService:
         ]
         if state["run_status"] == "RUNNING":
             try:
-                state["progress"] = asdict(await handle.query(PurchaseWorkflow.status))
-            except RPCError as error:
+                state["progress"] = asdict(await self._client.progress(order_id))
+            except OrderError as error:
                 state["progress_error"] = error.message
         return state
 
@@ -192,7 +151,7 @@ class SupportService:
             return None
         copy = Failure()
         copy.CopyFrom(failure)  # decoding rewrites the failure in place
-        error = await self._temporal.data_converter.decode_failure(copy)
+        error = await self._client.temporal.data_converter.decode_failure(copy)
         return (error.message if isinstance(error, FailureError) else str(error)) or None
 
     # --- actions -------------------------------------------------------------------------
@@ -200,8 +159,8 @@ class SupportService:
     async def retry(self, order_id: str, actor: str, reason: str) -> Outcome:
         action = SupportAction(actor=actor, reason=_reason(reason))
 
-        async def run(handle: Any) -> str:
-            status = await handle.execute_update(PurchaseWorkflow.support_retry, action)
+        async def run() -> str:
+            status = await self._client.retry(order_id, action)
             return f"retrying; the order is {status}"
 
         return await self._act(order_id, "retry", action, run)
@@ -209,18 +168,16 @@ class SupportService:
     async def cancel(self, order_id: str, actor: str, reason: str) -> Outcome:
         action = SupportAction(actor=actor, reason=_reason(reason))
 
-        async def run(handle: Any) -> str:
-            result = await handle.execute_update(PurchaseWorkflow.support_cancel, action)
-            return str(result.status)
+        async def run() -> str:
+            return str((await self._client.support_cancel(order_id, action)).status)
 
         return await self._act(order_id, "cancel", action, run)
 
     async def refund(self, order_id: str, actor: str, reason: str) -> Outcome:
         action = SupportAction(actor=actor, reason=_reason(reason))
 
-        async def run(handle: Any) -> str:
-            result = await handle.execute_update(PurchaseWorkflow.refund, action)
-            return str(result.status)
+        async def run() -> str:
+            return str((await self._client.refund(order_id, action)).status)
 
         return await self._act(order_id, "refund", action, run)
 
@@ -229,8 +186,8 @@ class SupportService:
     ) -> Outcome:
         request = ResendRequest(actor=actor, reason=reason.strip() or "resend requested", to=to)
 
-        async def run(handle: Any) -> str:
-            sent = await handle.execute_update(PurchaseWorkflow.resend, request)
+        async def run() -> str:
+            sent = await self._client.resend(order_id, request)
             return f"sent to {sent.recipient} as {sent.message_id}"
 
         return await self._act(order_id, "resend", request, run)
@@ -238,8 +195,8 @@ class SupportService:
     async def extend(self, order_id: str, actor: str, minutes: int, reason: str) -> Outcome:
         request = ExtendHold(actor=actor, reason=_reason(reason), minutes=minutes)
 
-        async def run(handle: Any) -> str:
-            extended = await handle.execute_update(PurchaseWorkflow.extend_hold, request)
+        async def run() -> str:
+            extended = await self._client.extend(order_id, request)
             return f"held until {extended.hold_expires_at.isoformat()}"
 
         return await self._act(order_id, "extend", request, run)
@@ -249,11 +206,11 @@ class SupportService:
     ) -> list[Outcome]:
         """Retry or cancel every order the filter matches (an incident's stuck orders)."""
         if action not in BULK_ACTIONS:
-            raise SupportError(
-                "invalid", f"Bulk works for {', '.join(BULK_ACTIONS)}, not {action}."
+            raise OrderError(
+                ErrorKind.INVALID, f"Bulk works for {', '.join(BULK_ACTIONS)}, not {action}."
             )
         if not (where.status or where.event_id):
-            raise SupportError("invalid", "A bulk action needs a status or an event filter.")
+            raise OrderError(ErrorKind.INVALID, "A bulk action needs a status or an event filter.")
         _reason(reason)
         targets = await self.list_orders(where)
         step = self.retry if action == "retry" else self.cancel
@@ -266,51 +223,34 @@ class SupportService:
         return list(await asyncio.gather(*(one(o.id) for o in targets)))
 
     async def _act(
-        self,
-        order_id: str,
-        action: str,
-        request: Any,
-        call: Callable[[Any], Awaitable[str]],
+        self, order_id: str, action: str, request: Any, call: Callable[[], Awaitable[str]]
     ) -> Outcome:
+        """Do it through the order's run (which refuses what its state does not allow), and
+        write who, why and how it went to the audit log."""
         async with self._sessions() as session:
             if await session.get(Order, order_id) is None:
-                raise SupportError("not_found", f"No order with id {order_id}.")
-        handle = self._temporal.get_workflow_handle(order_id, result_type=str)
+                raise OrderError(ErrorKind.NOT_FOUND, f"No order with id {order_id}.")
         try:
-            result = await call(handle)
-            outcome = Outcome(order_id, action, True, None, result)
-        except WorkflowUpdateFailedError as failed:
-            cause = failed.cause
-            message = cause.message if isinstance(cause, ApplicationError) else str(cause)
-            outcome = Outcome(order_id, action, False, None, message)
-        except RPCError as error:
-            if error.status != RPCStatusCode.NOT_FOUND:
+            outcome = Outcome(order_id, action, True, None, await call())
+        except OrderError as refused:
+            if refused.kind == ErrorKind.UNAVAILABLE:
                 raise
-            outcome = Outcome(order_id, action, False, None, "The order's workflow has closed.")
+            outcome = Outcome(order_id, action, False, None, refused.message)
         async with self._sessions() as session, session.begin():
             order = await session.get(Order, order_id)
             outcome.status = order.status if order else None
-            session.add(
-                AuditEntry(
-                    order_id=order_id,
-                    actor=request.actor,
-                    action=action,
-                    reason=request.reason,
-                    outcome=("done: " if outcome.ok else "refused: ") + outcome.detail,
-                )
+            orders.audit(
+                session,
+                order_id,
+                request.actor,
+                action,
+                request.reason,
+                ("done: " if outcome.ok else "refused: ") + outcome.detail,
             )
         return outcome
 
 
 def _reason(reason: str) -> str:
-    if not reason or not reason.strip():
-        raise SupportError("invalid", "A reason is required (--reason).")
+    if missing_reason(reason):
+        raise OrderError(ErrorKind.INVALID, f"{REASON_REQUIRED[:-1]} (--reason).")
     return reason.strip()
-
-
-def _row(obj: Any) -> dict[str, Any]:
-    return {column.key: getattr(obj, column.key) for column in obj.__table__.columns}
-
-
-async def _rows(session: AsyncSession, model: Any, condition: Any) -> list[dict[str, Any]]:
-    return [_row(r) for r in (await session.execute(select(model).where(condition))).scalars()]

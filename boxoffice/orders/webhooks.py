@@ -9,19 +9,12 @@ import logging
 import stripe
 from fastapi import APIRouter, Header, HTTPException, Request
 from sqlalchemy.dialects.postgresql import insert
-from temporalio.client import Client
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from boxoffice.core.database.models import StripeEvent
-from boxoffice.core.http.deps import SessionsDep, SettingsDep, TemporalDep
-from boxoffice.core.settings import Settings
-from boxoffice.orders.creation import pipeline_config
-from boxoffice.orders.messages import LatePayment, PaymentSucceeded
+from boxoffice.core.http.deps import SessionsDep, SettingsDep
+from boxoffice.orders.client import OrderClient
+from boxoffice.orders.domain import OrderError
 from boxoffice.orders.schemas import ErrorBody
-from boxoffice.orders.workflow.late_payment import RefundLatePayment, late_payment_workflow_id
-from boxoffice.orders.workflow.purchase import PurchaseWorkflow
 
 router = APIRouter(tags=["webhooks"])
 log = logging.getLogger("boxoffice.webhooks")
@@ -38,7 +31,6 @@ log = logging.getLogger("boxoffice.webhooks")
 async def stripe_webhook(
     request: Request,
     settings: SettingsDep,
-    temporal: TemporalDep,
     sessions: SessionsDep,
     stripe_signature: str = Header(alias="Stripe-Signature", max_length=2000),
 ) -> dict[str, bool]:
@@ -76,33 +68,18 @@ async def stripe_webhook(
         )
         if fresh is None:
             return {"received": True, "duplicate": True}
-        await _tell_order(temporal, settings, order_id, str(intent["id"]))
+        await _tell_order(request.app.state.order_client, order_id, str(intent["id"]))
     return {"received": True}
 
 
-async def _tell_order(
-    temporal: Client, settings: Settings, order_id: str, payment_intent_id: str
-) -> None:
-    handle = temporal.get_workflow_handle(order_id, result_type=str)
+async def _tell_order(client: OrderClient, order_id: str, payment_intent_id: str) -> None:
     try:
-        await handle.signal(PurchaseWorkflow.payment_succeeded, PaymentSucceeded(payment_intent_id))
-        return
-    except RPCError as error:
-        if error.status != RPCStatusCode.NOT_FOUND:
-            raise HTTPException(503, "Could not reach the order; Stripe will retry.") from None
-    # The order's run has closed (or never was): nobody will ship tickets for this money.
-    log.warning(
-        "payment %s succeeded for closed order %s: refunding it", payment_intent_id, order_id
-    )
-    try:
-        await temporal.start_workflow(
-            RefundLatePayment.run,
-            LatePayment(order_id, payment_intent_id, pipeline_config(settings)),
-            id=late_payment_workflow_id(payment_intent_id),
-            task_queue=settings.task_queue_purchases,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        if await client.payment_news(order_id, payment_intent_id):
+            return
+        # The order's run has closed (or never was): nobody will ship tickets for this money.
+        log.warning(
+            "payment %s succeeded for closed order %s: refunding it", payment_intent_id, order_id
         )
-    except WorkflowAlreadyStartedError:
-        pass  # Stripe told us twice (another event id): the first one is being handled.
-    except RPCError:
-        raise HTTPException(503, "Could not start the refund; Stripe will retry.") from None
+        await client.refund_late_payment(order_id, payment_intent_id)
+    except OrderError:
+        raise HTTPException(503, "Could not reach the order; Stripe will retry.") from None

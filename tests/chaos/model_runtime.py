@@ -22,7 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from boxoffice.core.settings import Settings
-from boxoffice.orders.creation import pipeline_config
+from boxoffice.orders.client import pipeline_config
 from boxoffice.orders.messages import (
     RESERVATION_UPDATE_ID,
     Buyer,

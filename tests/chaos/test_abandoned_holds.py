@@ -21,7 +21,7 @@ from temporalio.client import (
 )
 from temporalio.common import WorkflowIDConflictPolicy
 
-from boxoffice.orders.creation import pipeline_config
+from boxoffice.orders.client import pipeline_config
 from boxoffice.orders.messages import (
     RESERVATION_UPDATE_ID,
     Buyer,

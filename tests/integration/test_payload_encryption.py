@@ -22,7 +22,7 @@ from temporalio.worker import Replayer
 from boxoffice.core.temporal.encryption.codec import ENCODING, KEY_ID_METADATA
 from boxoffice.devstack import services
 from boxoffice.devstack.ports import free_port
-from boxoffice.orders.creation import pipeline_config
+from boxoffice.orders.client import OrderClient, pipeline_config
 from boxoffice.orders.messages import PurchaseInput
 from boxoffice.orders.support import SupportService
 from boxoffice.orders.workflow.purchase import PurchaseWorkflow
@@ -299,7 +299,9 @@ async def test_support_reads_a_retrying_activity_failure_in_the_clear(stack: Sta
         event = await create_event(http)
     config = replace(pipeline_config(stack.settings), payments_task_queue=queue)
     workers = build_workers(stack.temporal, broken, ["payments"], stack.sessions)
-    support = SupportService(stack.sessions, stack.temporal, stack.settings)
+    support = SupportService(
+        stack.sessions, OrderClient(stack.temporal, stack.settings), stack.settings
+    )
     async with running(workers):
         order_id = await start_order(stack, event, 1, config, payment_method="pm_card_visa")
         deadline = time.monotonic() + 30

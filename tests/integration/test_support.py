@@ -18,7 +18,7 @@ from typer.testing import CliRunner, Result
 from boxoffice.cli import app
 from boxoffice.core.settings import get_settings
 from boxoffice.devstack.ports import free_port
-from boxoffice.orders.creation import pipeline_config
+from boxoffice.orders.client import pipeline_config
 from boxoffice.worker import build_workers, running
 from tests.conftest import Stack
 from tests.integration.purchase_helpers import (

@@ -6,14 +6,27 @@ so a retried or late activity never moves an order backwards."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.exceptions import ApplicationError
 
-from boxoffice.core.database.models import Event, Order
+from boxoffice.core.database.models import (
+    AuditEntry,
+    Email,
+    Event,
+    Hold,
+    Order,
+    PaymentAttempt,
+    Refund,
+    StrayRefund,
+    Ticket,
+)
 from boxoffice.orders.domain import HELD, OrderStatus, allowed_from
 from boxoffice.orders.messages import Buyer, OrderItem, ReservedLine
 
@@ -158,3 +171,64 @@ def _line_json(line: ReservedLine) -> dict[str, object]:
         "quantity": line.quantity,
         "unit_price": line.unit_price,
     }
+
+
+async def matching(session: AsyncSession, where: OrderFilter) -> list[Order]:
+    """Orders a support filter matches, oldest first."""
+    query = select(Order).order_by(Order.created_at).limit(max(1, min(where.limit, 1000)))
+    if where.status:
+        query = query.where(Order.status == where.status)
+    if where.event_id:
+        query = query.where(Order.event_id == where.event_id)
+    if where.buyer_email:
+        query = query.where(func.lower(Order.buyer_email) == where.buyer_email.strip().lower())
+    if where.created_before:
+        query = query.where(Order.created_at < where.created_before)
+    if where.created_after:
+        query = query.where(Order.created_at > where.created_after)
+    return list((await session.execute(query)).scalars().all())
+
+
+async def everything_about(session: AsyncSession, order_id: str) -> dict[str, Any] | None:
+    """The order's row and every row hanging off it, as plain dicts (support's detail view);
+    None for an unknown order."""
+    order = await session.get(Order, order_id)
+    if order is None:
+        return None
+    related: dict[str, Any] = {
+        "holds": Hold,
+        "payments": PaymentAttempt,
+        "refunds": Refund,
+        "stray_refunds": StrayRefund,
+        "tickets": Ticket,
+        "emails": Email,
+        "audit": AuditEntry,
+    }
+    detail: dict[str, Any] = {"order": _row(order)}
+    for name, model in related.items():
+        rows = await session.execute(select(model).where(model.order_id == order_id))
+        detail[name] = [_row(r) for r in rows.scalars()]
+    return detail
+
+
+def audit(
+    session: AsyncSession, order_id: str, actor: str, action: str, reason: str, outcome: str
+) -> None:
+    """Who did what to the order, why, and how it went."""
+    session.add(
+        AuditEntry(order_id=order_id, actor=actor, action=action, reason=reason, outcome=outcome)
+    )
+
+
+@dataclass
+class OrderFilter:
+    status: str | None = None
+    event_id: uuid.UUID | None = None
+    buyer_email: str | None = None
+    created_before: datetime | None = None
+    created_after: datetime | None = None
+    limit: int = 100
+
+
+def _row(obj: Any) -> dict[str, Any]:
+    return {column.key: getattr(obj, column.key) for column in obj.__table__.columns}
