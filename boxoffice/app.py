@@ -19,6 +19,7 @@ from boxoffice.auth.tokens import TokenVerifier
 from boxoffice.core.database.engine import create_engine, session_factory
 from boxoffice.core.http import health
 from boxoffice.core.http.body_limit import BodyLimitMiddleware
+from boxoffice.core.http.fields import PATTERN_MEANS
 from boxoffice.core.http.internal_errors import InternalErrorMiddleware
 from boxoffice.core.http.openapi_doc import install_openapi
 from boxoffice.core.http.outages import install_outage_handlers
@@ -32,6 +33,7 @@ from boxoffice.core.temporal.encryption import api as codec
 from boxoffice.events import admin_api as admin
 from boxoffice.events import api as events
 from boxoffice.events.catalogue_cache import CatalogueCache
+from boxoffice.events.service import EventService
 from boxoffice.gate import api as gate
 from boxoffice.orders import admin_api as admin_orders
 from boxoffice.orders import api as orders
@@ -39,7 +41,6 @@ from boxoffice.orders import webhooks
 from boxoffice.orders.admission.sold_out_memo import SoldOutMemo
 from boxoffice.orders.admission.turns import AdmissionTurns
 from boxoffice.orders.client import OrderClient
-from boxoffice.orders.schemas import PATTERN_MEANS
 from boxoffice.orders.service import OrderService
 from boxoffice.orders.tickets.codes import public_keys_from_settings
 
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.ticket_public_keys = public_keys_from_settings(settings)
         app.state.token_verifier = TokenVerifier(settings)
         app.state.order_token_secret = order_token_secret(settings)
+        app.state.events = EventService(app.state.sessions, settings.default_refund_cutoff_hours)
         app.state.order_client = OrderClient(app.state.temporal, settings)
         app.state.orders = OrderService(
             app.state.sessions,

@@ -21,7 +21,8 @@ from boxoffice.auth.principal import Principal
 from boxoffice.auth.rate_limit import RateLimiter
 from boxoffice.auth.tokens import InvalidToken, TokenVerifier
 from boxoffice.core.database.models import Event, Order
-from boxoffice.orders.schemas import ErrorBody, OrderIdPath
+from boxoffice.core.http.fields import ErrorBody
+from boxoffice.orders.schemas import OrderIdPath
 
 _bearer = HTTPBearer(
     auto_error=False,

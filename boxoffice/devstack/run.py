@@ -158,6 +158,7 @@ def seed_demo_event(database_url: str) -> DemoEvent:
 
     from boxoffice.core.database.engine import sqlalchemy_url
     from boxoffice.core.database.models import Event, TicketType
+    from boxoffice.events.domain import EventStatus
 
     engine = create_engine(sqlalchemy_url(database_url))
     try:
@@ -171,7 +172,7 @@ def seed_demo_event(database_url: str) -> DemoEvent:
                     name=DEMO_EVENT_NAME,
                     venue=DEMO_VENUE,
                     starts_at=datetime(day.year, day.month, day.day, 19, 0, tzinfo=UTC),
-                    status="on_sale",
+                    status=EventStatus.ON_SALE,
                     refund_cutoff_hours=48,
                 )
                 session.add(event)

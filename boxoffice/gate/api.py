@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from boxoffice.auth.access import RATE_LIMITED, STAFF_ERRORS, limit_validations, require_roles
 from boxoffice.core.database.models import Event
 from boxoffice.core.http.deps import SessionDep
+from boxoffice.core.http.fields import ErrorBody
 from boxoffice.gate.checkin import CheckIn, ScanIdReused
 from boxoffice.gate.event_gate import checkin_counts, gate_bundle
 from boxoffice.gate.results import (
@@ -23,7 +24,6 @@ from boxoffice.gate.results import (
     ScanAnswer,
     ValidateRequest,
 )
-from boxoffice.orders.schemas import ErrorBody
 
 router = APIRouter(tags=["gate"], responses=STAFF_ERRORS)
 #: Validation and what offline gates need: gate staff, and admins who may stand in for them.

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from boxoffice.orders.schemas import visible_text
+from boxoffice.core.http.fields import visible_text
 from boxoffice.orders.tickets.codes import MAX_CODE_LENGTH
 
 #: What an online scan can answer.

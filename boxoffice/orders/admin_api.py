@@ -16,8 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from boxoffice.auth.access import STAFF_ERRORS, require_roles
 from boxoffice.auth.principal import Principal
 from boxoffice.core.http.errors import raise_http
+from boxoffice.core.http.fields import NO_NUL, ErrorBody, Whole, visible_text
 from boxoffice.orders.domain import OrderError, OrderStatus
-from boxoffice.orders.schemas import NO_NUL, ErrorBody, OrderIdPath, Whole, visible_text
+from boxoffice.orders.schemas import OrderIdPath
 from boxoffice.orders.support import OrderFilter, Outcome, SupportService
 
 _support = require_roles("support", "admin")

@@ -19,14 +19,13 @@ from boxoffice.auth.access import (
 )
 from boxoffice.auth.buyer_identity import buyer_key, client_key
 from boxoffice.auth.order_tokens import order_token
-from boxoffice.core.errors import ErrorKind
+from boxoffice.core.errors import DomainError, ErrorKind
 from boxoffice.core.http.deps import SettingsDep
 from boxoffice.core.http.errors import raise_http
+from boxoffice.core.http.fields import ErrorBody
 from boxoffice.orders.creation import Requester
-from boxoffice.orders.domain import OrderError
 from boxoffice.orders.schemas import (
     CancelIn,
-    ErrorBody,
     OrderCreate,
     OrderIdPath,
     OrderPending,
@@ -104,7 +103,7 @@ async def post_order(
             body, idempotency_key, Requester(account, client_key(secret, client))
         )
         order = await orders.find(outcome.order_id) if outcome.decided else None
-    except OrderError as refused:
+    except DomainError as refused:
         raise_http(refused)
     location = f"/orders/{outcome.order_id}"
     # An account's order opens with the account; a token beside it would be one more key.
@@ -132,7 +131,7 @@ async def post_order(
 async def get_order(order_id: OrderIdPath, orders: OrderServiceDep) -> OrderPublic | JSONResponse:
     try:
         order = await orders.find(order_id)
-    except OrderError as refused:
+    except DomainError as refused:
         raise_http(refused)
     if order is None:
         return JSONResponse(
@@ -171,7 +170,7 @@ async def pay_order(
         raise
     try:
         payment = await orders.pay(order_id, body.payment_method)
-    except OrderError as refused:
+    except DomainError as refused:
         if refused.kind == ErrorKind.TOO_MANY:
             attempts.labels("limited_order").inc()
         raise_http(refused)
@@ -202,7 +201,7 @@ async def cancel_order(
     policy allows and no ticket was used: refund, void the tickets, release (`refunded`)."""
     try:
         return await orders.cancel(order_id, body.reason if body else None)
-    except OrderError as refused:
+    except DomainError as refused:
         raise_http(refused)
 
 
@@ -215,7 +214,7 @@ async def cancel_order(
 async def tickets_pdf(order_id: OrderIdPath, orders: OrderServiceDep) -> Response:
     try:
         body = await orders.tickets_pdf(order_id)
-    except OrderError as refused:
+    except DomainError as refused:
         raise_http(refused)
     return Response(
         body,

@@ -25,6 +25,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from boxoffice.core.database.models import Event, Order, TicketType
 from boxoffice.core.errors import ErrorKind
 from boxoffice.core.settings import Settings
+from boxoffice.events.domain import EventStatus, no_such_event, sales_end, sales_ended
 from boxoffice.orders.admission.control import admit
 from boxoffice.orders.admission.sold_out_memo import SoldOutMemo
 from boxoffice.orders.admission.turns import AdmissionTurns
@@ -87,8 +88,8 @@ async def validate_items(
     reservation checks the same rules again, `orders.domain`)."""
     event = await session.get(Event, body.event_id)
     if event is None:
-        raise OrderError(ErrorKind.NOT_FOUND, f"No event with id {body.event_id}.")
-    if event.status != "on_sale":
+        raise no_such_event(body.event_id)
+    if event.status != EventStatus.ON_SALE:
         raise OrderError(ErrorKind.REFUSED, f"Event {event.name!r} is not on sale.")
     merged = merged_quantities((str(i.ticket_type_id), i.quantity) for i in body.items)
     total = sum(quantity for _, quantity in merged)
@@ -107,8 +108,8 @@ async def validate_items(
     now = datetime.now(UTC)
     for tt in found.values():
         # Here, so a sale that is over costs no workflow; the reservation checks it again.
-        if now >= tt.sales_end(event):
-            raise OrderError(ErrorKind.REFUSED, tt.sales_ended(event))
+        if now >= sales_end(tt, event):
+            raise OrderError(ErrorKind.REFUSED, sales_ended(tt, event))
     return [OrderItem(type_id, quantity) for type_id, quantity in merged]
 
 

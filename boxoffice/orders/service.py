@@ -1,7 +1,7 @@
 """OrderService: what a buyer does with an order, for every adapter (the JSON API now, the
-storefront's pages next). It raises `OrderError` (never an HTTP status) and trusts its caller
-to have checked who may touch the order (`auth/access.py`). Support's use cases are in
-`support.py`."""
+storefront's pages next). It raises `OrderError` (an unknown event: `EventError`; both
+`DomainError`s, never an HTTP status) and trusts its caller to have checked who may touch the
+order (`auth/access.py`). Support's use cases are in `support.py`."""
 
 from __future__ import annotations
 

@@ -12,9 +12,9 @@ from sqlalchemy.dialects.postgresql import insert
 
 from boxoffice.core.database.models import StripeEvent
 from boxoffice.core.http.deps import SessionsDep, SettingsDep
+from boxoffice.core.http.fields import ErrorBody
 from boxoffice.orders.client import OrderClient
 from boxoffice.orders.domain import OrderError
-from boxoffice.orders.schemas import ErrorBody
 
 router = APIRouter(tags=["webhooks"])
 log = logging.getLogger("boxoffice.webhooks")

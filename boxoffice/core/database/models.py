@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from boxoffice.events.domain import EventStatus
 from boxoffice.orders.domain import ROW_STATUSES
 
 
@@ -45,13 +46,15 @@ class Event(Base):
     name: Mapped[str] = mapped_column(String(200))
     venue: Mapped[str] = mapped_column(String(200))
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(String(20), default="on_sale")
+    status: Mapped[str] = mapped_column(String(20), default=EventStatus.ON_SALE)
     # Buyers may cancel a paid order until this many hours before the start.
     refund_cutoff_hours: Mapped[int] = mapped_column(Integer, default=48)
     created_at: Mapped[datetime] = _now()
 
     __table_args__ = (
-        CheckConstraint("status IN ('on_sale', 'cancelled')", name="event_status"),
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in EventStatus) + ")", name="event_status"
+        ),
         CheckConstraint(
             "starts_at >= '1900-01-01 00:00+00' AND starts_at < '2200-01-01 00:00+00'",
             name="event_starts_at_readable",
@@ -70,18 +73,8 @@ class TicketType(Base):
     currency: Mapped[str] = mapped_column(String(3))
     capacity: Mapped[int] = mapped_column(Integer)
     available: Mapped[int] = mapped_column(Integer)
-    # Sales of this type end then; None: when the event starts.
+    # Sales of this type end then; None: when the event starts (events/domain.py).
     on_sale_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-    def sales_end(self, event: Event) -> datetime:
-        """When sales of this type end: the organiser's time, else the event's start."""
-        return self.on_sale_until or event.starts_at
-
-    def sales_ended(self, event: Event) -> str:
-        """Why an order for this type is refused once its sales are over."""
-        ended = self.sales_end(event)
-        when = " (when the event started)" if ended == event.starts_at else ""
-        return f"Sales of {self.name} ended at {ended.isoformat()}{when}."
 
     __table_args__ = (
         UniqueConstraint("event_id", "name"),

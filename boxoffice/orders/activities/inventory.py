@@ -15,6 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from boxoffice.core.database.models import Event, Order, TicketType
+from boxoffice.events.domain import EventStatus, sales_end, sales_ended
 from boxoffice.orders.domain import (
     NOT_ENOUGH_SEATS,
     OrderStatus,
@@ -94,7 +95,7 @@ class InventoryActivities:
         self, session: AsyncSession, request: ReserveInput, items: list[OrderItem]
     ) -> ReserveResult:
         event = await session.get(Event, uuid.UUID(request.event_id))
-        if event is None or event.status != "on_sale":
+        if event is None or event.status != EventStatus.ON_SALE:
             raise _Refused("This event is not on sale.")
         types = {
             item.ticket_type_id: await session.get(TicketType, uuid.UUID(item.ticket_type_id))
@@ -107,8 +108,8 @@ class InventoryActivities:
         for item in items:
             ticket_type = types[item.ticket_type_id]
             assert ticket_type is not None
-            if datetime.now(UTC) >= ticket_type.sales_end(event):
-                raise _Refused(ticket_type.sales_ended(event))
+            if datetime.now(UTC) >= sales_end(ticket_type, event):
+                raise _Refused(sales_ended(ticket_type, event))
             if not await seats.take(session, ticket_type.id, item.quantity):
                 raise _Refused(f"Not enough seats left for {ticket_type.name}.")
             lines.append(

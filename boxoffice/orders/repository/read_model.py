@@ -8,13 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.core.database.models import Order, Ticket
-from boxoffice.orders.schemas import (
-    BuyerPublic,
-    Money,
-    OrderLine,
-    OrderPublic,
-    TicketPublic,
-)
+from boxoffice.core.http.fields import Money
+from boxoffice.orders.schemas import BuyerPublic, OrderLine, OrderPublic, TicketPublic
 
 
 async def load_order(session: AsyncSession, order_id: str) -> OrderPublic | None:

@@ -23,8 +23,8 @@ from temporalio.api.common.v1 import Payload
 
 from boxoffice.auth.access import STAFF_ERRORS, OptionalPrincipal, require_roles
 from boxoffice.core.http.deps import SettingsDep, TemporalDep
+from boxoffice.core.http.fields import ErrorBody
 from boxoffice.core.temporal.encryption.codec import EncryptionCodec, PayloadDecryptionError
-from boxoffice.orders.schemas import ErrorBody
 
 #: The browser sends these with each codec call (authorization once the UI passes its token).
 _ALLOWED_HEADERS = "Authorization, Content-Type, X-Namespace"
