@@ -13,7 +13,9 @@ RUN useradd --system --create-home --uid 10001 boxoffice \
 
 WORKDIR /app
 
-# Dependencies in their own layer, so a code change does not reinstall them.
+# Dependencies in their own layer, so a code change does not reinstall them. Only the API's
+# and the workers' own: the dev stack (embedded services, test servers) and the gate's picture
+# readers are extras this image leaves out (tests/unit/test_production_imports.py).
 COPY pyproject.toml ./
 RUN mkdir boxoffice \
     && touch boxoffice/__init__.py \

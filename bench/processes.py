@@ -13,7 +13,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench import cpu
-from boxoffice.devstack import services
+from boxoffice.devstack import processes
 from boxoffice.devstack.ports import free_port, port_is_free
 
 
@@ -36,14 +36,14 @@ class Child:
     ) -> None:
         self.stop()
         began = time.monotonic()
-        self.proc, self._out = services.start_process(
+        self.proc, self._out = processes.start_process(
             args, log_file=self.log_file, env=env, cwd=cwd
         )
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
-                raise services.ServiceError(
-                    f"{self.name} exited ({self.proc.returncode}):\n{services.log_tail(self._out)}"
+                raise processes.ServiceError(
+                    f"{self.name} exited ({self.proc.returncode}):\n{processes.log_tail(self._out)}"
                 )
             try:
                 if ready():
@@ -52,14 +52,14 @@ class Child:
             except (httpx.HTTPError, OSError):
                 pass
             if time.monotonic() > deadline:
-                raise services.ServiceError(f"{self.name} not ready within {timeout:.0f} s")
+                raise processes.ServiceError(f"{self.name} not ready within {timeout:.0f} s")
             time.sleep(0.2)
 
     def stop(self) -> None:
         if self.proc is not None:
             cpu.note_departure(self.pids())
             began = time.monotonic()
-            services.stop_process(self.proc, name=self.name)
+            processes.stop_process(self.proc, name=self.name)
             print(f"bench: {self.name} stopped in {time.monotonic() - began:.1f} s", flush=True)
             self.proc = None
         if self._out is not None:

@@ -19,7 +19,7 @@ from bench.options import Options
 from bench.processes import Child, free_port_run, scrape, total
 from boxoffice.core.database.migrate import upgrade
 from boxoffice.core.settings import ABUSE_LIMITS_OFF
-from boxoffice.devstack import services
+from boxoffice.devstack import processes, services, stripe_emulator
 from boxoffice.devstack.ports import free_port, wait_for_port
 from boxoffice.orders.tickets.codes import load_or_create_signing_key
 
@@ -78,7 +78,7 @@ class BenchStack:
         self.api_url = url
         self.api_processes = processes
         self.settings_overrides = dict(settings)
-        services.register_localstripe_webhook(
+        stripe_emulator.register_localstripe_webhook(
             self.stripe_base, f"{url}/webhooks/stripe", WEBHOOK_SECRET
         )
 
@@ -184,11 +184,11 @@ async def bench_stack(options: Options) -> AsyncIterator[BenchStack]:
         temporal_address = stack.enter_context(
             services.temporal(log_file=logs / "temporal.log", db_file=options.temporal_db)
         )
-        stripe_base = stack.enter_context(services.localstripe(log_file=logs / "stripe.log"))
+        stripe_base = stack.enter_context(stripe_emulator.localstripe(log_file=logs / "stripe.log"))
         s3 = stack.enter_context(services.moto_s3(log_file=logs / "moto.log"))
         smtp_port = free_port()
         stack.enter_context(
-            services.managed_process(
+            processes.managed_process(
                 [sys.executable, "-m", "bench.mail_sink", str(smtp_port), str(tmp / "mail")],
                 name="SMTP catcher",
                 log_file=logs / "mail.log",

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from boxoffice.core.settings import get_settings
+from boxoffice.core.settings import command_settings
 from boxoffice.core.temporal.search_attributes import REGISTRATION
 from boxoffice.gate.cli import gate
 from boxoffice.orders.cli import orders_app
@@ -69,7 +69,7 @@ def token(
     from boxoffice.auth.principal import STAFF_ROLES
     from boxoffice.auth.tokens import mint_token
 
-    settings = get_settings()
+    settings = command_settings()
     if settings.auth_mode != "hs256":
         typer.echo("AUTH_MODE is oidc: get tokens from your identity provider.", err=True)
         raise typer.Exit(2)
@@ -91,7 +91,7 @@ def db_upgrade(
 
     from boxoffice.core.database.migrate import upgrade
 
-    settings = get_settings()
+    settings = command_settings()
     if not settings.database_url:
         typer.echo("DATABASE_URL is not set.", err=True)
         raise typer.Exit(2)
@@ -172,7 +172,7 @@ def temporal_setup(
 ) -> None:
     """Register the search attributes OrderStatus, EventId and NeedsAttentionSince on
     TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (before deploying code that sets them)."""
-    settings = get_settings()
+    settings = command_settings()
     try:
         added = asyncio.run(
             register_search_attributes(

@@ -23,7 +23,7 @@ from boxoffice.auth.order_tokens import order_token_secret
 from boxoffice.core.database.engine import create_engine, session_factory
 from boxoffice.core.observability.interceptor import MetricsInterceptor
 from boxoffice.core.observability.logging import configure_logging
-from boxoffice.core.observability.metrics import expose_worker_metrics
+from boxoffice.core.observability.worker_metrics import expose_worker_metrics
 from boxoffice.core.s3 import ensure_bucket, make_s3_client
 from boxoffice.core.settings import Settings, get_settings
 from boxoffice.core.temporal.client import connect

@@ -27,7 +27,7 @@ from boxoffice.core.database.engine import create_engine, session_factory
 from boxoffice.core.database.migrate import upgrade
 from boxoffice.core.settings import ABUSE_LIMITS_OFF, Settings
 from boxoffice.core.temporal.client import connect
-from boxoffice.devstack import services
+from boxoffice.devstack import services, stripe_emulator
 from boxoffice.devstack.ports import free_port
 from boxoffice.worker import QUEUE_KINDS, build_workers, running
 
@@ -86,7 +86,7 @@ def embedded_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serv
         pg_parent = stack.enter_context(services.scratch_dir("boxoffice-test-pg-"))
         database_url = stack.enter_context(services.postgres(pg_parent / "data"))
         temporal = stack.enter_context(services.temporal(log_file=tmp / "temporal.log"))
-        stripe_base = stack.enter_context(services.localstripe(log_file=tmp / "stripe.log"))
+        stripe_base = stack.enter_context(stripe_emulator.localstripe(log_file=tmp / "stripe.log"))
         s3 = stack.enter_context(services.moto_s3(log_file=tmp / "moto.log"))
         mail = stack.enter_context(services.mail_catcher(None, tmp / "mail"))
         upgrade(database_url)
@@ -171,7 +171,7 @@ async def stack(embedded_services: Services) -> AsyncIterator[Stack]:
     try:
         async with running(workers):
             with ApiServer(settings) as api:
-                services.register_localstripe_webhook(
+                stripe_emulator.register_localstripe_webhook(
                     embedded_services.stripe_base, f"{api.url}/webhooks/stripe", WEBHOOK_SECRET
                 )
                 yield Stack(settings, embedded_services, api.url, temporal, engine, sessions)

@@ -14,7 +14,6 @@ embedded part.
 from __future__ import annotations
 
 import contextlib
-import mimetypes
 import os
 import secrets
 import signal
@@ -23,28 +22,22 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from boxoffice.auth.tokens import mint_token
 from boxoffice.core.secret_files import load_or_create_secret
-from boxoffice.core.settings import Settings
-from boxoffice.devstack import services
+from boxoffice.core.settings import DEV_STACK_FILE, Settings
+from boxoffice.devstack import processes, services, stripe_emulator
+from boxoffice.devstack.banner import banner
+from boxoffice.devstack.bucket_copy import restore_bucket, save_bucket
+from boxoffice.devstack.demo import seed_demo_event
 from boxoffice.devstack.ports import port_is_free
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+    pass
 
-DEMO_EVENT_NAME = "Boxoffice Live — Demo Night"
-DEMO_VENUE = "Boxoffice Hall, Berlin"
-#: (name, price in cents, currency, capacity)
-DEMO_TICKET_TYPES = (
-    ("General admission", 4500, "EUR", 200),
-    ("VIP", 12000, "EUR", 20),
-)
 #: Local test-mode credentials for moto (it accepts any); never real ones.
 MOTO_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
@@ -66,12 +59,6 @@ DEV_PORTS = DevPorts()
 
 class DevStackError(RuntimeError):
     """The stack cannot start; the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class DemoEvent:
-    event_id: str
-    ticket_type_ids: dict[str, str]
 
 
 def _say(message: str) -> None:
@@ -96,106 +83,37 @@ def _check_ports(wanted: dict[str, int]) -> None:
         )
 
 
+#: What `boxoffice` commands in another terminal need to reach this stack.
+_ANNOUNCED = (
+    "DATA_DIR",
+    "DATABASE_URL",
+    "TEMPORAL_ADDRESS",
+    "TEMPORAL_UI_URL",
+    "STRIPE_API_BASE",
+    "S3_ENDPOINT_URL",
+    "SMTP_URL",
+    "PUBLIC_BASE_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+)
+
+
+def _announce(stack: contextlib.ExitStack, data_dir: Path, env: dict[str, str]) -> None:
+    """Write where this stack's parts are for `boxoffice` commands run by hand (see
+    `core.settings.command_settings`), readable by this user only; removed on stop."""
+    path = data_dir / DEV_STACK_FILE
+    lines = [f"# pid {os.getpid()}"] + [f"{k}={env[k]}" for k in _ANNOUNCED if k in env]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
+    stack.callback(path.unlink, missing_ok=True)
+
+
 def _webhook_secret(data_dir: Path) -> str:
     """Generated once and kept, so the API and the emulator agree across restarts."""
     path = data_dir / "stripe-webhook-secret"
     secret = load_or_create_secret(path, lambda: f"whsec_{secrets.token_hex(24)}\n".encode())
     return secret.decode().strip()
-
-
-# --------------------------------------------------------------------------- S3 copy
-
-
-def _safe_key_path(root: Path, key: str) -> Path | None:
-    """Where an object key lives under root, or None for keys that would escape it."""
-    parts = PurePosixPath(key).parts
-    if not parts or key.startswith("/") or any(p in ("..", ".", "") for p in parts):
-        return None
-    return root.joinpath(*parts)
-
-
-def restore_bucket(s3: S3Client, bucket: str, root: Path) -> int:
-    """Upload every file under root to the bucket, keyed by its relative path."""
-    count = 0
-    if not root.is_dir():
-        return 0
-    for path in sorted(root.rglob("*")):
-        if not path.is_file() or path.name.endswith(".part"):
-            continue
-        key = path.relative_to(root).as_posix()
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type})
-        count += 1
-    return count
-
-
-def save_bucket(s3: S3Client, bucket: str, root: Path) -> int:
-    """Download every object of the bucket to root/<key> (each through a temporary file)."""
-    count = 0
-    paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket):
-        for item in page.get("Contents", []):
-            key = item.get("Key", "")
-            target = _safe_key_path(root, key)
-            if target is None:
-                _say(f"not saving S3 object with unsafe key {key!r}")
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(target.name + ".part")
-            s3.download_file(bucket, key, str(partial))
-            partial.replace(target)
-            count += 1
-    return count
-
-
-# --------------------------------------------------------------------------- demo data
-
-
-def seed_demo_event(database_url: str) -> DemoEvent:
-    """The demo event and its ticket types; created once, found by name afterwards."""
-    from sqlalchemy import create_engine, select
-    from sqlalchemy.orm import Session
-
-    from boxoffice.core.database.engine import sqlalchemy_url
-    from boxoffice.core.database.models import Event, TicketType
-    from boxoffice.events.domain import EventStatus
-
-    engine = create_engine(sqlalchemy_url(database_url))
-    try:
-        with Session(engine) as session, session.begin():
-            event = session.scalars(
-                select(Event).where(Event.name == DEMO_EVENT_NAME).order_by(Event.created_at)
-            ).first()
-            if event is None:
-                day = datetime.now(UTC).date() + timedelta(weeks=4)
-                event = Event(
-                    name=DEMO_EVENT_NAME,
-                    venue=DEMO_VENUE,
-                    starts_at=datetime(day.year, day.month, day.day, 19, 0, tzinfo=UTC),
-                    status=EventStatus.ON_SALE,
-                    refund_cutoff_hours=48,
-                )
-                session.add(event)
-                session.flush()
-                for name, price, currency, capacity in DEMO_TICKET_TYPES:
-                    session.add(
-                        TicketType(
-                            event_id=event.id,
-                            name=name,
-                            price=price,
-                            currency=currency,
-                            capacity=capacity,
-                            available=capacity,
-                        )
-                    )
-                session.flush()
-                _say(f"seeded the demo event {DEMO_EVENT_NAME!r}")
-            types = session.scalars(select(TicketType).where(TicketType.event_id == event.id)).all()
-            return DemoEvent(
-                event_id=str(event.id), ticket_type_ids={t.name: str(t.id) for t in types}
-            )
-    finally:
-        engine.dispose()
 
 
 # --------------------------------------------------------------------------- signals
@@ -244,50 +162,6 @@ def _wait_ready(url: str, children: dict[str, subprocess.Popen[bytes]], timeout:
             if time.monotonic() > deadline:
                 raise DevStackError(f"{url} not ready within {timeout:.0f} s ({last})")
             time.sleep(0.5)
-
-
-def _banner(
-    ports: DevPorts, settings: Settings, demo: DemoEvent, mail_dir: Path | None, data_dir: Path
-) -> str:
-    api = f"http://localhost:{ports.api}"
-    tokens = {
-        role: mint_token(settings, f"dev-{role}", [role] if role != "buyer" else [], 24 * 3600)
-        for role in ("admin", "support", "gate", "buyer")
-    }
-    general = demo.ticket_type_ids.get("General admission") or next(
-        iter(demo.ticket_type_ids.values())
-    )
-    body = (
-        f'{{"event_id": "{demo.event_id}", '
-        f'"items": [{{"ticket_type_id": "{general}", "quantity": 1}}], '
-        '"buyer": {"email": "you@example.com", "name": "Your Name"}, '
-        '"payment_method": "pm_card_visa"}'
-    )
-    lines = [
-        "",
-        "Boxoffice is running. Ctrl-C stops everything.",
-        "",
-        f"  API docs     {api}/docs",
-        f"  Temporal UI  {settings.temporal_ui_url}",
-        f"  Mail folder  {mail_dir}" if mail_dir else f"  Mail         {settings.smtp_url}",
-        f"  Service logs {data_dir / 'logs'}",
-        "",
-        "Buy one General admission ticket:",
-        f"  curl -s -X POST {api}/orders -H 'Content-Type: application/json' -d '{body}'",
-        "",
-        "Then look at the order and download its tickets (ORDER_ID and TOKEN are `id` and",
-        "`access_token` in the answer: a guest's proof that the order is theirs):",
-        f"  curl -s -H 'X-Order-Token: TOKEN' {api}/orders/ORDER_ID",
-        f"  curl -s -o tickets.pdf '{api}/orders/ORDER_ID/tickets.pdf?token=TOKEN'",
-        "",
-        "Scan it at the door (a second scan is refused):",
-        f"  .venv/bin/boxoffice gate --api {api} --token {tokens['gate']} --image tickets.pdf",
-        "",
-        "Dev bearer tokens, valid 24 h (`.venv/bin/boxoffice token --role ROLE` mints more):",
-        *(f"  {role:<8} {value}" for role, value in tokens.items()),
-        "",
-    ]
-    return "\n".join(lines)
 
 
 def _start(stack: contextlib.ExitStack, data_dir: Path, ports: DevPorts) -> None:
@@ -359,14 +233,14 @@ def _start(stack: contextlib.ExitStack, data_dir: Path, ports: DevPorts) -> None
     if own_stripe:
         _say("starting localstripe (Stripe emulator)")
         stripe_base = stack.enter_context(
-            services.localstripe(
+            stripe_emulator.localstripe(
                 ports.localstripe,
                 state_file=data_dir / "localstripe.pickle",
                 log_file=logs / "localstripe.log",
             )
         )
         secret = _webhook_secret(data_dir)
-        services.register_localstripe_webhook(stripe_base, webhook_url, secret)
+        stripe_emulator.register_localstripe_webhook(stripe_base, webhook_url, secret)
         env["STRIPE_API_BASE"] = stripe_base
         env["STRIPE_WEBHOOK_SECRET"] = secret
     elif settings.stripe_api_key is None and settings.stripe_api_base:
@@ -378,7 +252,9 @@ def _start(stack: contextlib.ExitStack, data_dir: Path, ports: DevPorts) -> None
         )
         env["STRIPE_WEBHOOK_SECRET"] = secret
         try:
-            services.register_localstripe_webhook(settings.stripe_api_base, webhook_url, secret)
+            stripe_emulator.register_localstripe_webhook(
+                settings.stripe_api_base, webhook_url, secret
+            )
         except httpx.HTTPError as exc:
             _say(f"could not register the webhook on {settings.stripe_api_base}: {exc}")
     else:
@@ -426,12 +302,13 @@ def _start(stack: contextlib.ExitStack, data_dir: Path, ports: DevPorts) -> None
         env["SMTP_URL"] = catcher.url
         _say(f"catching mail in {mail_dir}")
 
+    _announce(stack, data_dir, env)
     demo = seed_demo_event(database_url)
 
     # The API and one worker pool.
     _say(f"starting the API on :{ports.api} and a worker")
     api, _ = stack.enter_context(
-        services.managed_process(
+        processes.managed_process(
             [
                 sys.executable,
                 *("-m", "uvicorn", "boxoffice.app:create_app", "--factory"),
@@ -446,7 +323,7 @@ def _start(stack: contextlib.ExitStack, data_dir: Path, ports: DevPorts) -> None
         )
     )
     worker, _ = stack.enter_context(
-        services.managed_process(
+        processes.managed_process(
             [sys.executable, "-m", "boxoffice.worker"],
             name="worker",
             env=env,
@@ -456,7 +333,7 @@ def _start(stack: contextlib.ExitStack, data_dir: Path, ports: DevPorts) -> None
     children = {"API": api, "worker": worker}
     _wait_ready(f"http://127.0.0.1:{ports.api}/readyz", children, timeout=120)
     shown = settings.model_copy(update={"temporal_ui_url": temporal_ui_url})
-    print(_banner(ports, shown, demo, mail_dir, data_dir), flush=True)
+    print(banner(ports, shown, demo, mail_dir, data_dir), flush=True)
 
     while True:
         for name, proc in children.items():
@@ -478,7 +355,7 @@ def run_dev_stack(data_dir: Path | None = None, ports: DevPorts = DEV_PORTS) -> 
         except KeyboardInterrupt:
             print(flush=True)
             _say("stopping")
-        except (DevStackError, services.ServiceError) as exc:
+        except (DevStackError, processes.ServiceError) as exc:
             _say(f"error: {exc}")
             code = 1
         finally:

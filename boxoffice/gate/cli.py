@@ -21,7 +21,7 @@ import httpx
 import typer
 from pydantic import ValidationError
 
-from boxoffice.core.settings import get_settings
+from boxoffice.core.settings import command_settings
 from boxoffice.gate.results import ScanAnswer
 
 _REFUSED, _BAD_INPUT, _UNREACHABLE = 1, 2, 3
@@ -60,7 +60,7 @@ def gate(
     ] = None,
 ) -> None:
     """Validate tickets: each one gets in once; a second scan says when and where it got in."""
-    base = api or get_settings().public_base_url
+    base = api or command_settings().public_base_url
     # One line per scan is the whole output: httpx's per-request log lines would bury it.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     name = gate_name or socket.gethostname()
@@ -87,10 +87,29 @@ def gate(
 
 def _codes(codes: list[str], images: list[Path]) -> Iterator[tuple[str, str | None]]:
     """(where it came from, code or None when a picture held none), in the order given."""
-    from boxoffice.gate.qr_reader import UnreadableImage, codes_in_file
-
     for code in codes:
         yield "argument", code.strip()
+    if images:
+        yield from _codes_in_pictures(images)
+    if not codes and not images:
+        if sys.stdin.isatty():
+            typer.echo("Scan or paste a code per line; Ctrl-D to finish.", err=True)
+        for line in sys.stdin:
+            if line.strip():
+                yield "stdin", line.strip()
+
+
+def _codes_in_pictures(images: list[Path]) -> Iterator[tuple[str, str | None]]:
+    try:
+        from boxoffice.gate.qr_reader import UnreadableImage, codes_in_file
+    except ImportError:
+        # The picture readers are an extra: a server image needs none of them.
+        typer.echo(
+            "error: reading QR codes from pictures needs the gate extra: "
+            "pip install 'boxoffice[gate]'",
+            err=True,
+        )
+        raise typer.Exit(_BAD_INPUT) from None
     for path in images:
         try:
             found = codes_in_file(path)
@@ -101,12 +120,6 @@ def _codes(codes: list[str], images: list[Path]) -> Iterator[tuple[str, str | No
             yield str(path), None
         for code in found:
             yield str(path), code
-    if not codes and not images:
-        if sys.stdin.isatty():
-            typer.echo("Scan or paste a code per line; Ctrl-D to finish.", err=True)
-        for line in sys.stdin:
-            if line.strip():
-                yield "stdin", line.strip()
 
 
 def _validate(

@@ -18,7 +18,8 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from boxoffice.core.errors import ErrorKind
-from boxoffice.core.settings import get_settings
+from boxoffice.core.settings import command_settings
+from boxoffice.orders.cli_view import print_detail, print_orders
 
 orders_app = typer.Typer(help="Find stuck orders; retry, cancel, refund, resend, extend.")
 T = TypeVar("T")
@@ -52,19 +53,27 @@ def _actor(given: str | None) -> str:
 
 
 def _run(work: Callable[[Any], Awaitable[T]]) -> T:
-    """Connect, run one service call, disconnect; an OrderError becomes a message and an
-    exit code."""
+    """Connect, run one service call, disconnect. A refusal, a missing setting or a part that
+    is away becomes one line on stderr and an exit code, never a traceback."""
+    from sqlalchemy.exc import DBAPIError
+
     from boxoffice.core.database.engine import create_engine, session_factory
+    from boxoffice.core.settings import MissingSetting
     from boxoffice.core.temporal.client import connect
     from boxoffice.orders.client import OrderClient
     from boxoffice.orders.domain import OrderError
     from boxoffice.orders.support import SupportService
 
     async def main() -> T:
-        settings = get_settings()
+        settings = command_settings()
         engine = create_engine(settings, pool_size=2)
         try:
-            client = OrderClient(await connect(settings), settings)
+            try:
+                temporal = await connect(settings)
+            except RuntimeError as away:
+                where = settings.temporal_address
+                raise OrderError(ErrorKind.UNAVAILABLE, f"Temporal at {where}: {away}") from None
+            client = OrderClient(temporal, settings)
             return await work(SupportService(session_factory(engine), client, settings))
         finally:
             await engine.dispose()
@@ -74,6 +83,13 @@ def _run(work: Callable[[Any], Awaitable[T]]) -> T:
     except OrderError as error:
         typer.echo(f"error: {error.message}", err=True)
         raise typer.Exit(EXIT_CODE[error.kind]) from None
+    except MissingSetting as missing:
+        typer.echo(f"error: {missing}", err=True)
+        raise typer.Exit(2) from None
+    except (DBAPIError, OSError) as away:
+        first = str(getattr(away, "orig", None) or away).strip().splitlines()[0]
+        typer.echo(f"error: the database is unreachable: {first}", err=True)
+        raise typer.Exit(EXIT_CODE[ErrorKind.UNAVAILABLE]) from None
 
 
 def _print(data: Any, as_json: bool) -> None:
@@ -108,12 +124,7 @@ def list_orders(
     if as_json:
         _print([asdict(o) for o in found], True)
         return
-    if not found:
-        typer.echo("no orders match")
-    for o in found:
-        age = f"{o.age_seconds // 3600}h{(o.age_seconds % 3600) // 60:02d}m"
-        error = f"  error: {o.last_error}" if o.last_error else ""
-        typer.echo(f"{o.id}  {o.status:<16} age {age:>8}  {o.temporal_url}{error}")
+    print_orders(found)
 
 
 @orders_app.command("show")
@@ -123,22 +134,7 @@ def show(order_id: str, as_json: JsonOpt = False) -> None:
     if as_json:
         _print(detail, True)
         return
-    order = detail["order"]
-    typer.echo(f"order {order['id']}: {order['status']}  last error: {order['last_error']}")
-    flow = detail["workflow"]
-    typer.echo(f"workflow: {flow.get('run_status')}  {flow['url']}")
-    if "progress" in flow:
-        typer.echo(f"  step: {flow['progress']['step']}  status: {flow['progress']['status']}")
-    for pending in flow.get("pending_activities", []):
-        typer.echo(
-            f"  pending {pending['activity']} attempt {pending['attempt']}: "
-            f"{pending['last_failure']}"
-        )
-    sections = ("holds", "payments", "refunds", "stray_refunds", "tickets", "emails", "audit")
-    for section in sections:
-        typer.echo(f"{section}: {len(detail[section])}")
-        for row in detail[section]:
-            typer.echo("  " + json.dumps(row, default=str))
+    print_detail(detail)
 
 
 def _single_or_bulk(

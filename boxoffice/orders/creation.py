@@ -248,10 +248,7 @@ async def _withdraw_quietly(session: AsyncSession, order_id: str) -> None:
 
 def _answer_from_row(order: Order, request_fingerprint: str | None) -> CreateOutcome:
     if order.request_fingerprint and order.request_fingerprint != request_fingerprint:
-        raise OrderError(
-            ErrorKind.INVALID,
-            "This Idempotency-Key was already used for a different order request.",
-        )
+        raise OrderError(ErrorKind.INVALID, KEY_REUSED)
     if order.status == OrderStatus.SOLD_OUT:
         raise OrderError(ErrorKind.SOLD_OUT, order.last_error or NOT_ENOUGH_SEATS)
     return CreateOutcome(order.id, decided=True, existing=True)

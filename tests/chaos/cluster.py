@@ -24,7 +24,7 @@ from boxoffice.core.database.migrate import upgrade
 from boxoffice.core.s3 import ensure_bucket, make_s3_client
 from boxoffice.core.settings import ABUSE_LIMITS_OFF, Settings
 from boxoffice.core.temporal.client import connect
-from boxoffice.devstack import services
+from boxoffice.devstack import services, stripe_emulator
 from boxoffice.worker import QUEUE_KINDS
 from tests.chaos.fault_proxy import FaultProxy
 from tests.chaos.invariants import World
@@ -113,7 +113,7 @@ def chaos_cluster(tmp: Path) -> Iterator[Cluster]:
         stack.callback(temporal.stop)
         temporal.start()
 
-        stripe_base = stack.enter_context(services.localstripe(log_file=tmp / "stripe.log"))
+        stripe_base = stack.enter_context(stripe_emulator.localstripe(log_file=tmp / "stripe.log"))
         s3_endpoint = stack.enter_context(services.moto_s3(log_file=tmp / "moto.log"))
         mail = stack.enter_context(services.mail_catcher(None, tmp / "mail"))
         proxies = Proxies(
@@ -137,7 +137,7 @@ def chaos_cluster(tmp: Path) -> Iterator[Cluster]:
 
         api = stack.enter_context(ApiServer(settings))
         # localstripe calls the API directly: webhooks are not what the proxy breaks.
-        services.register_localstripe_webhook(
+        stripe_emulator.register_localstripe_webhook(
             stripe_base, f"{api.url}/webhooks/stripe", WEBHOOK_SECRET
         )
         yield Cluster(

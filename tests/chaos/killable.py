@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 from pydantic import SecretStr
 
 from boxoffice.core.settings import Settings
-from boxoffice.devstack import services
+from boxoffice.devstack import processes, services
 from boxoffice.devstack.ports import free_port
 
 #: How long a restarted part gets to answer again.
@@ -36,8 +36,8 @@ class TemporalServer:
 
     def start(self) -> None:
         args = services.temporal_server_args(self.port, db_file=self.db_file)
-        self._proc, self._out = services.start_process(args, log_file=self.log_file)
-        services.wait_until(
+        self._proc, self._out = processes.start_process(args, log_file=self.log_file)
+        processes.wait_until(
             "Temporal dev server",
             self._proc,
             self._out,
@@ -55,7 +55,7 @@ class TemporalServer:
 
     def stop(self) -> None:
         if self._proc is not None:
-            services.stop_process(self._proc, name="Temporal dev server")
+            processes.stop_process(self._proc, name="Temporal dev server")
         self._close_log()
 
     def _close_log(self) -> None:
@@ -137,14 +137,14 @@ class WorkerPool:
         for queue in queues:
             log = self.log_dir / f"worker-{queue}.log"
             before = _count_lines(log, "worker serving")
-            self._procs[queue] = services.start_process(
-                [services.find_executable("boxoffice"), "worker", "--queues", queue],
+            self._procs[queue] = processes.start_process(
+                [processes.find_executable("boxoffice"), "worker", "--queues", queue],
                 log_file=log,
                 env=self.env,
                 cwd=self.log_dir,
             )
             proc, out = self._procs[queue]
-            services.wait_until(
+            processes.wait_until(
                 f"worker {queue}",
                 proc,
                 out,
@@ -179,7 +179,7 @@ class WorkerPool:
     def stop(self) -> None:
         for queue in list(self._procs):
             proc, out = self._procs.pop(queue)
-            services.stop_process(proc, name=f"worker {queue}", timeout=5)
+            processes.stop_process(proc, name=f"worker {queue}", timeout=5)
             if out is not None:
                 out.close()
 

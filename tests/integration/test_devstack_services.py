@@ -29,10 +29,12 @@ from temporalio.client import Client
 from boxoffice.cli import register_search_attributes
 from boxoffice.core.settings import Settings
 from boxoffice.core.temporal.encryption.keys import DEV_KEY_FILE
-from boxoffice.devstack import services
+from boxoffice.devstack import processes, services, stripe_emulator
+from boxoffice.devstack.bucket_copy import restore_bucket, save_bucket
+from boxoffice.devstack.demo import seed_demo_event
 from boxoffice.devstack.mail_catcher import eml_filename
 from boxoffice.devstack.ports import free_port, port_answers, port_is_free
-from boxoffice.devstack.run import DevPorts, restore_bucket, save_bucket, seed_demo_event
+from boxoffice.devstack.run import DevPorts
 
 pytestmark = pytest.mark.integration
 
@@ -196,7 +198,7 @@ def test_temporal_refuses_a_taken_port() -> None:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         port = sock.getsockname()[1]
-        with pytest.raises(services.ServiceError, match=str(port)), services.temporal(port):
+        with pytest.raises(processes.ServiceError, match=str(port)), services.temporal(port):
             pass
 
 
@@ -238,9 +240,9 @@ def test_localstripe_pays_sends_webhooks_and_keeps_state(
     secret = "whsec_test_devstack"
     state_file = tmp_path / "localstripe.pickle"
     before = _children()
-    with services.localstripe(free_port(), state_file=state_file) as base:
+    with stripe_emulator.localstripe(free_port(), state_file=state_file) as base:
         started = _children() - before
-        services.register_localstripe_webhook(base, webhook_url, secret)
+        stripe_emulator.register_localstripe_webhook(base, webhook_url, secret)
         client = stripe.StripeClient("sk_test_devstack", base_addresses={"api": base})
         intent = client.v1.payment_intents.create(
             params={
@@ -261,12 +263,12 @@ def test_localstripe_pays_sends_webhooks_and_keeps_state(
     assert _wait_gone(started) == set()
 
     # The state file brings the PaymentIntent back after a restart.
-    with services.localstripe(free_port(), state_file=state_file) as base:
+    with stripe_emulator.localstripe(free_port(), state_file=state_file) as base:
         client = stripe.StripeClient("sk_test_devstack", base_addresses={"api": base})
         assert client.v1.payment_intents.retrieve(intent.id).status == "succeeded"
 
     # Without one, it starts empty.
-    with services.localstripe(free_port()) as base:
+    with stripe_emulator.localstripe(free_port()) as base:
         client = stripe.StripeClient("sk_test_devstack", base_addresses={"api": base})
         with pytest.raises(stripe.InvalidRequestError):
             client.v1.payment_intents.retrieve(intent.id)

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from prometheus_client import CollectorRegistry
@@ -27,10 +28,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from boxoffice.core.observability import metrics as metrics_module
+from boxoffice.core.observability import worker_metrics as worker_metrics_module
 from boxoffice.core.observability.interceptor import record_failure, record_success
-from boxoffice.core.observability.metrics import (
-    ApiMetrics,
-    NeedsAttentionCollector,
+from boxoffice.core.observability.metrics import ApiMetrics, NeedsAttentionCollector
+from boxoffice.core.observability.worker_metrics import (
     WorkerMetrics,
     temporal_runtime,
     worker_metrics,
@@ -245,7 +246,7 @@ def test_a_worker_process_serves_both_ports_offset_by_its_index() -> None:
     # Process index 1 uses base + 1; take ports whose +1 is free.
     script = (
         "import time\n"
-        "from boxoffice.core.observability.metrics import expose_worker_metrics\n"
+        "from boxoffice.core.observability.worker_metrics import expose_worker_metrics\n"
         "from boxoffice.core.settings import Settings\n"
         f"expose_worker_metrics(Settings(_env_file=None, metrics_port={ours - 1},"
         f" worker_metrics_port={sdk - 1}), index=1)\n"
@@ -324,20 +325,24 @@ def test_needs_attention_goes_absent_when_stale() -> None:
     assert family.samples == []
 
 
-def test_metrics_module_can_be_imported_again() -> None:
-    """Nothing registers at import, so a second copy of the module (a reload, a workflow
-    sandbox) builds its metrics beside the first without a duplicate-timeseries error."""
-    assert metrics_module.__file__ is not None
-    spec = importlib.util.spec_from_file_location(
-        "boxoffice_metrics_again", metrics_module.__file__
-    )
+def _import_again(module: Any) -> Any:
+    assert module.__file__ is not None
+    spec = importlib.util.spec_from_file_location(f"{module.__name__}_again", module.__file__)
     assert spec is not None and spec.loader is not None
     again = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(again)
+    return again
+
+
+def test_metrics_modules_can_be_imported_again() -> None:
+    """Nothing registers at import, so a second copy of a module (a reload, a workflow
+    sandbox) builds its metrics beside the first without a duplicate-timeseries error."""
+    again = _import_again(metrics_module)
     first, second = again.ApiMetrics(), metrics_module.ApiMetrics()
     assert first.registry is not second.registry
-    assert again.worker_metrics() is again.worker_metrics()
-    assert again.worker_metrics() is not worker_metrics()
+    workers_again = _import_again(worker_metrics_module)
+    assert workers_again.worker_metrics() is workers_again.worker_metrics()
+    assert workers_again.worker_metrics() is not worker_metrics()
 
 
 # --- the deployment files ----------------------------------------------------------------

@@ -20,7 +20,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
 from boxoffice.core.temporal.encryption.codec import ENCODING, KEY_ID_METADATA
-from boxoffice.devstack import services
+from boxoffice.devstack import processes, services
 from boxoffice.devstack.ports import free_port
 from boxoffice.orders.client import OrderClient, pipeline_config
 from boxoffice.orders.messages import PurchaseInput
@@ -71,7 +71,7 @@ async def buy(stack: Stack, http: httpx.AsyncClient, email: str, name: str) -> s
 async def temporal_show(stack: Stack, workflow_id: str, *options: str) -> str:
     """`temporal workflow show --detailed` as an operator runs it: payloads as text."""
     process = await asyncio.create_subprocess_exec(
-        services.find_executable("temporal"),
+        processes.find_executable("temporal"),
         *("workflow", "show", "--workflow-id", workflow_id, "--detailed"),
         *services.temporal_cli_args(
             stack.settings.temporal_address, stack.settings.temporal_namespace

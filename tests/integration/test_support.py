@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import stripe
@@ -16,7 +19,7 @@ from temporalio.worker import Worker
 from typer.testing import CliRunner, Result
 
 from boxoffice.cli import app
-from boxoffice.core.settings import get_settings
+from boxoffice.core.settings import DEV_STACK_FILE, command_settings
 from boxoffice.devstack.ports import free_port
 from boxoffice.orders.client import pipeline_config
 from boxoffice.worker import build_workers, running
@@ -42,16 +45,16 @@ def cli_env(stack: Stack) -> Iterator[dict[str, str]]:
         "DATA_DIR": str(stack.settings.data_dir),
         "BOXOFFICE_ACTOR": "grace@support",
     }
-    get_settings.cache_clear()
+    command_settings.cache_clear()
     yield env
-    get_settings.cache_clear()
+    command_settings.cache_clear()
 
 
 async def cli(env: dict[str, str], *args: str) -> Result:
     """Run the CLI as a person would (its own event loop, so on a thread of its own)."""
 
     def invoke() -> Result:
-        get_settings.cache_clear()
+        command_settings.cache_clear()
         return CliRunner().invoke(app, list(args), env=env)
 
     return await asyncio.to_thread(invoke)
@@ -252,3 +255,32 @@ async def test_extend_hold_with_the_cli(stack: Stack, cli_env: dict[str, str]) -
         assert (await http.get(f"/orders/{order['id']}")).json()["status"] == "cancelled"
     unfiltered = await cli(cli_env, "orders", "cancel", "--reason", "x", "--yes")
     assert unfiltered.exit_code == 2
+
+
+async def test_the_cli_finds_a_running_dev_stack_and_says_what_is_missing(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """In a second terminal beside `make dev`, `boxoffice orders list` works with nothing set:
+    the stack wrote where its parts are into its data directory. Without one, a missing
+    setting is one line and exit 2, not a traceback."""
+    lonely = {"DATA_DIR": str(tmp_path), "DATABASE_URL": ""}
+    missing = await cli(lonely, "orders", "list")
+    assert missing.exit_code == 2, missing.output
+    assert "DATABASE_URL is not set" in missing.output
+    assert "Traceback" not in missing.output
+    (tmp_path / DEV_STACK_FILE).write_text(
+        f"# pid {os.getpid()}\n"
+        f"DATABASE_URL={stack.settings.database_url}\n"
+        f"TEMPORAL_ADDRESS={stack.settings.temporal_address}\n"
+    )
+    # The payload key lives in the stack's data directory; the test's is elsewhere.
+    shutil.copy(stack.settings.data_dir / "payload-encryption-key", tmp_path)
+    found = await cli({"DATA_DIR": str(tmp_path)}, "orders", "list", "--limit", "3")
+    assert found.exit_code == 0, found.output
+    assert "orders" in found.output or "no orders match" in found.output
+    # A file left by a stack that is gone is not trusted.
+    (tmp_path / DEV_STACK_FILE).write_text(
+        f"# pid 999999999\nDATABASE_URL={stack.settings.database_url}\n"
+    )
+    stale = await cli({"DATA_DIR": str(tmp_path), "DATABASE_URL": ""}, "orders", "list")
+    assert stale.exit_code == 2, stale.output

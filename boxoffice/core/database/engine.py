@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from boxoffice.core.settings import Settings
+from boxoffice.core.settings import MissingSetting, Settings
 
 
 def sqlalchemy_url(database_url: str) -> str:
@@ -18,8 +18,9 @@ def sqlalchemy_url(database_url: str) -> str:
 
 def create_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncEngine:
     if not settings.database_url:
-        raise RuntimeError(
-            "DATABASE_URL is not set: run `make dev` (embedded PostgreSQL) or point it at a server"
+        raise MissingSetting(
+            "DATABASE_URL is not set: start `make dev` (commands then find its embedded "
+            "PostgreSQL by themselves) or set DATABASE_URL to a PostgreSQL server"
         )
     size = pool_size if pool_size is not None else settings.db_pool_size
     return create_async_engine(

@@ -17,12 +17,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
-from boxoffice.core.observability.metrics import (
-    ORDER_STATUSES,
-    PAYMENT_OUTCOMES,
-    WorkerMetrics,
-    worker_metrics,
-)
+from boxoffice.core.observability.metrics import ORDER_STATUSES, PAYMENT_OUTCOMES
+from boxoffice.core.observability.worker_metrics import WorkerMetrics, worker_metrics
 from boxoffice.orders.activities.payments import CARD_DECLINED, PAYMENT_METHOD_INVALID
 from boxoffice.orders.domain import OrderStatus
 from boxoffice.orders.messages import (

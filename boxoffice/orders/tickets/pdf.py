@@ -125,7 +125,8 @@ def _ticket_page(pdf: FPDF, doc: TicketsDocument, ticket: TicketPage, number: in
     _centred_lines(pdf, 4, ticket.code)
     pdf.set_y(-20)
     pdf.set_font("Helvetica", "I", 9)
-    pdf.cell(width, 5, "One entry per ticket. Keep this code private.", align=Align.C)
+    note = "Each ticket lets one person in, once. Keep this code private."
+    pdf.cell(width, 5, note, align=Align.C)
 
 
 def _centred_lines(pdf: FPDF, height: float, text: str) -> None:
