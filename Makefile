@@ -49,11 +49,11 @@ test: lint
 FUZZ_EXAMPLES ?= 200
 fuzz: $(STAMP)
 	BOXOFFICE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -p no:cacheprovider \
-		tests/integration/test_schema_fuzz.py
+		tests/app/integration/test_schema_fuzz.py
 
 # The full fault-injection run (the issue's counts); `make test` runs a short version of it.
 chaos: $(STAMP)
-	BOXOFFICE_CHAOS=full $(BIN)/pytest tests/chaos -m chaos -q -p no:cacheprovider --durations=15
+	BOXOFFICE_CHAOS=full $(BIN)/pytest tests/orders/chaos -m chaos -q -p no:cacheprovider --durations=15
 
 # Starts its own stack on free ports; results go to bench/results/. ARGS=--quick, --full, ...
 bench: $(STAMP)

@@ -32,6 +32,19 @@ from boxoffice.devstack.ports import free_port
 from boxoffice.worker import QUEUE_KINDS, build_workers, running
 
 WEBHOOK_SECRET = "whsec_boxoffice_tests"
+pytest_plugins = ["tests.service_fixtures"]
+
+#: Test tiers, each a folder name inside a domain's tests (tests/orders/workflow/...) and a
+#: marker of the same name: `pytest -m workflow` runs one tier across every domain.
+TIERS = ("unit", "workflow", "replay", "integration", "chaos", "bench")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = set(Path(str(item.path)).parts)
+        for tier in TIERS:
+            if tier in parts:
+                item.add_marker(getattr(pytest.mark, tier))
 
 
 @dataclass
