@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 DEMO_EVENT_NAME = "Boxoffice Live — Demo Night"
 DEMO_VENUE = "Boxoffice Hall, Berlin"
@@ -21,47 +24,45 @@ class DemoEvent:
 
 
 def seed_demo_event(database_url: str) -> DemoEvent:
-    """The demo event and its ticket types; created once, found by name afterwards."""
-    from sqlalchemy import create_engine, select
-    from sqlalchemy.orm import Session
+    """The demo event and its ticket types; created once (as an organiser's POST /events
+    would, through the events repository), found by name afterwards."""
+    return asyncio.run(_seed(database_url))
+
+
+async def _seed(database_url: str) -> DemoEvent:
+    from sqlalchemy import select
+    from sqlalchemy.ext.asyncio import create_async_engine
 
     from boxoffice.core.database.engine import sqlalchemy_url
     from boxoffice.core.database.models import Event, TicketType
-    from boxoffice.events.domain import EventStatus
+    from boxoffice.events import repository
 
-    engine = create_engine(sqlalchemy_url(database_url))
+    engine = create_async_engine(sqlalchemy_url(database_url))
     try:
-        with Session(engine) as session, session.begin():
-            event = session.scalars(
+        async with engine.connect() as connection, connection.begin():
+            session = AsyncSession(bind=connection)
+            event = await session.scalar(
                 select(Event).where(Event.name == DEMO_EVENT_NAME).order_by(Event.created_at)
-            ).first()
+            )
             if event is None:
                 day = datetime.now(UTC).date() + timedelta(weeks=4)
-                event = Event(
+                event = await repository.add_event(
+                    session,
                     name=DEMO_EVENT_NAME,
                     venue=DEMO_VENUE,
                     starts_at=datetime(day.year, day.month, day.day, 19, 0, tzinfo=UTC),
-                    status=EventStatus.ON_SALE,
                     refund_cutoff_hours=48,
+                    ticket_types=[
+                        (name, price, currency, capacity, None)
+                        for name, price, currency, capacity in DEMO_TICKET_TYPES
+                    ],
                 )
-                session.add(event)
-                session.flush()
-                for name, price, currency, capacity in DEMO_TICKET_TYPES:
-                    session.add(
-                        TicketType(
-                            event_id=event.id,
-                            name=name,
-                            price=price,
-                            currency=currency,
-                            capacity=capacity,
-                            available=capacity,
-                        )
-                    )
-                session.flush()
                 print(f"boxoffice dev: seeded the demo event {DEMO_EVENT_NAME!r}", flush=True)
-            types = session.scalars(select(TicketType).where(TicketType.event_id == event.id)).all()
+            types = (
+                await session.scalars(select(TicketType).where(TicketType.event_id == event.id))
+            ).all()
             return DemoEvent(
                 event_id=str(event.id), ticket_type_ids={t.name: str(t.id) for t in types}
             )
     finally:
-        engine.dispose()
+        await engine.dispose()
