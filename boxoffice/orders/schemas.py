@@ -11,6 +11,7 @@ from fastapi import Path
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
 from boxoffice.core.http.fields import TEXT, Money, Name, Strict, Whole
+from boxoffice.orders.domain import OrderStatus
 
 #: What an order id can be (`ord_` and hex from us; the column holds 64 characters).
 ORDER_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
@@ -87,7 +88,7 @@ class OrderPending(BaseModel):
     """The reservation was not decided in time; poll the Location."""
 
     id: str
-    status: Literal["pending"] = "pending"
+    status: Literal[OrderStatus.PENDING] = OrderStatus.PENDING
     detail: str
     access_token: str | None = Field(
         default=None, description="As in the answer to a decided create."
