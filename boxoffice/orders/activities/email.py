@@ -218,20 +218,25 @@ class EmailActivities:
         message["Subject"] = f"Your tickets: {_one_line(mail.event_name)}"
         message["Date"] = formatdate(usegmt=True)
         message["Message-ID"] = message_id
-        what = (
-            "is your ticket" if mail.ticket_count == 1 else f"are your {mail.ticket_count} tickets"
+        one = mail.ticket_count == 1
+        what = "is your ticket" if one else f"are your {mail.ticket_count} tickets"
+        attached = (
+            "It is attached as a PDF."
+            if one
+            else "They are attached as a PDF, one page per ticket."
         )
+        them = "it" if one else "them"
         link = f"{self._public_base_url}/orders/{quote(mail.order_id, safe='')}/tickets.pdf"
         if mail.has_account:
-            again = f"Download them again while signed in to your account: {link}"
+            again = f"Download {them} again while signed in to your account: {link}"
         else:
             token = order_token(self._order_token_secret, mail.order_id)
-            again = f"Download them again: {link}?token={token}"
+            again = f"Download {them} again: {link}?token={token}"
         message.set_content(
             f"Hello {mail.buyer_name},\n\n"
             f"Here {what} for {mail.event_name}\n"
             f"at {mail.venue}, {mail.starts_at}.\n\n"
-            "They are attached as a PDF, one page per ticket. Show the QR code at the entrance;\n"
+            f"{attached} Show the QR code at the entrance;\n"
             "each ticket lets one person in, once.\n\n"
             f"{again}\n\n"
             f"Order {mail.order_id}\n"
