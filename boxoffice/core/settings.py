@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     # Tickets held and not yet paid per client network (an IPv4 address, an IPv6 /64),
     # across events; 0: no limit.
     max_unpaid_tickets_per_client: int = Field(default=20, ge=0)
+    # Orders an event-wide run (a cancellation, a postponement) acts on at once: each is a
+    # refund at Stripe and an email, so this bounds the load one run puts on both.
+    event_run_window: int = Field(default=20, ge=1, le=500)
     # How long each API process answers the public catalogue (GET /events, /events/{id})
     # from memory; availability shown may be this much old. 0: render every request.
     catalogue_cache_seconds: float = Field(default=1.0, ge=0, le=300)

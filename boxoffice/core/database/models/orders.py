@@ -1,9 +1,10 @@
-"""Tables. Postgres is the read model the API serves; activities move it forward."""
+"""Orders and what hangs off them: holds, admissions, payments, refunds, the emails sent, and
+the limits an order counts against."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -15,76 +16,13 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    UniqueConstraint,
-    func,
+    text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
 
-from boxoffice.events.domain import EventStatus
+from boxoffice.core.database.models.base import Base, now_column
 from boxoffice.orders.domain import ROW_STATUSES
-
-
-def _now() -> Mapped[datetime]:
-    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-#: Times Python reads back from PostgreSQL, with room to spare: the API refuses others, the
-#: tables' checks keep them out, and listings skip any row from before those checks.
-READABLE_FROM = datetime(1900, 1, 1, tzinfo=UTC)
-READABLE_UNTIL = datetime(2200, 1, 1, tzinfo=UTC)
-
-
-class Event(Base):
-    __tablename__ = "events"
-
-    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
-    name: Mapped[str] = mapped_column(String(200))
-    venue: Mapped[str] = mapped_column(String(200))
-    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(String(20), default=EventStatus.ON_SALE)
-    # Buyers may cancel a paid order until this many hours before the start.
-    refund_cutoff_hours: Mapped[int] = mapped_column(Integer, default=48)
-    created_at: Mapped[datetime] = _now()
-
-    __table_args__ = (
-        CheckConstraint(
-            "status IN (" + ", ".join(f"'{s}'" for s in EventStatus) + ")", name="event_status"
-        ),
-        CheckConstraint(
-            "starts_at >= '1900-01-01 00:00+00' AND starts_at < '2200-01-01 00:00+00'",
-            name="event_starts_at_readable",
-        ),
-        CheckConstraint("refund_cutoff_hours >= 0", name="refund_cutoff_nonnegative"),
-    )
-
-
-class TicketType(Base):
-    __tablename__ = "ticket_types"
-
-    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
-    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    price: Mapped[int] = mapped_column(Integer)
-    currency: Mapped[str] = mapped_column(String(3))
-    capacity: Mapped[int] = mapped_column(Integer)
-    available: Mapped[int] = mapped_column(Integer)
-    # Sales of this type end then; None: when the event starts (events/domain.py).
-    on_sale_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-    __table_args__ = (
-        UniqueConstraint("event_id", "name"),
-        CheckConstraint("price >= 0", name="price_nonnegative"),
-        CheckConstraint("available >= 0 AND available <= capacity", name="available_in_range"),
-        CheckConstraint(
-            "on_sale_until >= '1900-01-01 00:00+00' AND on_sale_until < '2200-01-01 00:00+00'",
-            name="on_sale_until_readable",
-        ),
-    )
 
 
 class Admission(Base):
@@ -119,6 +57,10 @@ class Order(Base):
     buyer_email: Mapped[str] = mapped_column(String(320), index=True)
     buyer_name: Mapped[str] = mapped_column(String(200))
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    # Add-on lines, as items: addon_id, name, quantity, unit_price.
+    addons: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, default=list, server_default=text("'[]'::jsonb")
+    )
     total_amount: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(20), index=True)
@@ -134,8 +76,8 @@ class Order(Base):
     owner_sub: Mapped[str | None] = mapped_column(String(200), index=True)
     # Who the buyer is for limits: `sub:...`, or `email:` and the normalised mailbox.
     buyer_key: Mapped[str | None] = mapped_column(String(400))
-    created_at: Mapped[datetime] = _now()
-    updated_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
+    updated_at: Mapped[datetime] = now_column()
 
     __table_args__ = (
         CheckConstraint(
@@ -156,10 +98,28 @@ class Hold(Base):
     )
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (CheckConstraint("quantity > 0", name="hold_quantity_positive"),)
+
+
+class AddonHold(Base):
+    """Add-ons taken for an order, one row per add-on, with what each cost it. Released at
+    most once, with the order's seats."""
+
+    __tablename__ = "addon_holds"
+
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    addon_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("addons.id"), primary_key=True, index=True
+    )
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = now_column()
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (CheckConstraint("quantity > 0", name="addon_hold_quantity_positive"),)
 
 
 class PaymentAttempt(Base):
@@ -174,8 +134,8 @@ class PaymentAttempt(Base):
     decline_reason: Mapped[str | None] = mapped_column(Text)
     amount: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
-    created_at: Mapped[datetime] = _now()
-    updated_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
+    updated_at: Mapped[datetime] = now_column()
 
 
 class Refund(Base):
@@ -189,8 +149,8 @@ class Refund(Base):
     amount: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(30))
     reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = _now()
-    updated_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
+    updated_at: Mapped[datetime] = now_column()
 
 
 class StrayRefund(Base):
@@ -205,53 +165,8 @@ class StrayRefund(Base):
     amount: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(30))
-    created_at: Mapped[datetime] = _now()
-    updated_at: Mapped[datetime] = _now()
-
-
-class Ticket(Base):
-    __tablename__ = "tickets"
-
-    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
-    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
-    position: Mapped[int] = mapped_column(Integer)
-    ticket_type_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ticket_types.id"))
-    code: Mapped[str] = mapped_column(Text, unique=True)
-    key_id: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(10), default="valid")
-    checked_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # The gate that let it in, so `already_used` can say where.
-    checked_in_gate: Mapped[str | None] = mapped_column(String(100))
-    created_at: Mapped[datetime] = _now()
-
-    __table_args__ = (
-        UniqueConstraint("order_id", "position"),
-        CheckConstraint("status IN ('valid', 'void')", name="ticket_status"),
-    )
-
-
-class Scan(Base):
-    """One scan at a gate, online or uploaded later by an offline gate.
-
-    Keyed by the gate's own scan id, so a gate that retries after a timeout, or uploads the same
-    batch twice, gets the first answer back instead of a second check-in attempt."""
-
-    __tablename__ = "scans"
-
-    id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    # sha256 of the code, so a scan id reused for another code is told apart from a retry.
-    code_sha256: Mapped[str] = mapped_column(String(64))
-    ticket_id: Mapped[uuid.UUID | None] = mapped_column(UUID, index=True)
-    event_id: Mapped[uuid.UUID | None] = mapped_column(UUID, index=True)
-    gate: Mapped[str | None] = mapped_column(String(100))
-    source: Mapped[str] = mapped_column(String(10))
-    result: Mapped[str] = mapped_column(String(20))
-    scanned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # The answer given, returned as it was to a repeated scan id.
-    response: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    recorded_at: Mapped[datetime] = _now()
-
-    __table_args__ = (CheckConstraint("source IN ('online', 'offline')", name="scan_source"),)
+    created_at: Mapped[datetime] = now_column()
+    updated_at: Mapped[datetime] = now_column()
 
 
 class Email(Base):
@@ -263,19 +178,7 @@ class Email(Base):
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
     kind: Mapped[str] = mapped_column(String(30))
     recipient: Mapped[str] = mapped_column(String(320))
-    sent_at: Mapped[datetime] = _now()
-
-
-class AuditEntry(Base):
-    __tablename__ = "audit_log"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    order_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    actor: Mapped[str] = mapped_column(String(200))
-    action: Mapped[str] = mapped_column(String(50))
-    reason: Mapped[str | None] = mapped_column(Text)
-    outcome: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = _now()
+    sent_at: Mapped[datetime] = now_column()
 
 
 class LimitCounter(Base):
@@ -311,14 +214,4 @@ class StripeEvent(Base):
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     type: Mapped[str] = mapped_column(String(100))
-    received_at: Mapped[datetime] = _now()
-
-
-class RateLimitCounter(Base):
-    """One fixed window of requests per limited key (client address, buyer, gate)."""
-
-    __tablename__ = "rate_limit_counters"
-
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    hits: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = now_column()
