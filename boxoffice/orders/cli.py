@@ -1,37 +1,28 @@
 """`boxoffice orders ...`: support's commands, on the same service layer as `/admin/orders`.
 
-Exit codes: 0 done, 1 refused by the order's state, 2 bad input (also typer's usage errors and
-a missing setting), 3 unknown order, 4 the database or Temporal is away."""
+Exit codes (`core/cli_runner.py`): 0 done, 1 refused by the order's state, 2 bad input (also
+typer's usage errors and a missing setting), 3 unknown order, 4 the database or Temporal is
+away."""
 
 from __future__ import annotations
 
-import asyncio
-import getpass
 import json
-import os
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from boxoffice.core.errors import ErrorKind
-from boxoffice.core.settings import command_settings
+from boxoffice.core.cli_runner import Parts, actor, run
 from boxoffice.orders.cli_view import print_detail, print_orders
+
+if TYPE_CHECKING:
+    from boxoffice.orders.support import Action, SupportService
 
 orders_app = typer.Typer(help="Find stuck orders; retry, cancel, refund, resend, extend.")
 T = TypeVar("T")
-#: How a refusal ends the command (the exit codes in this module's docstring).
-EXIT_CODE: dict[ErrorKind, int] = {
-    ErrorKind.REFUSED: 1,
-    ErrorKind.SOLD_OUT: 1,
-    ErrorKind.TOO_MANY: 1,
-    ErrorKind.INVALID: 2,
-    ErrorKind.NOT_FOUND: 3,
-    ErrorKind.UNAVAILABLE: 4,
-}
 
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit log).")]
 ActorOpt = Annotated[
@@ -43,53 +34,20 @@ EventOpt = Annotated[uuid.UUID | None, typer.Option("--event", help="Event id.")
 
 
 def _actor(given: str | None) -> str:
-    if given and given.strip():
-        return given.strip()
-    try:
-        login = getpass.getuser()
-    except (KeyError, OSError):
-        login = "support"
-    return os.environ.get("BOXOFFICE_ACTOR") or login
+    return actor(given, "support")
 
 
-def _run(work: Callable[[Any], Awaitable[T]]) -> T:
-    """Connect, run one service call, disconnect. A refusal, a missing setting or a part that
-    is away becomes one line on stderr and an exit code, never a traceback."""
-    from sqlalchemy.exc import DBAPIError
+def _run(work: Callable[[SupportService], Awaitable[T]]) -> T:
+    """One support use case (see `core/cli_runner.py` for what a failure prints)."""
 
-    from boxoffice.core.database.engine import create_engine, session_factory
-    from boxoffice.core.settings import MissingSetting
-    from boxoffice.core.temporal.client import connect
-    from boxoffice.orders.client import OrderClient
-    from boxoffice.orders.domain import OrderError
-    from boxoffice.orders.support import SupportService
+    async def with_support(parts: Parts) -> T:
+        from boxoffice.orders.client import OrderClient
+        from boxoffice.orders.support import SupportService
 
-    async def main() -> T:
-        settings = command_settings()
-        engine = create_engine(settings, pool_size=2)
-        try:
-            try:
-                temporal = await connect(settings)
-            except RuntimeError as away:
-                where = settings.temporal_address
-                raise OrderError(ErrorKind.UNAVAILABLE, f"Temporal at {where}: {away}") from None
-            client = OrderClient(temporal, settings)
-            return await work(SupportService(session_factory(engine), client, settings))
-        finally:
-            await engine.dispose()
+        client = OrderClient(parts.temporal, parts.settings)
+        return await work(SupportService(parts.sessions, client, parts.settings))
 
-    try:
-        return asyncio.run(main())
-    except OrderError as error:
-        typer.echo(f"error: {error.message}", err=True)
-        raise typer.Exit(EXIT_CODE[error.kind]) from None
-    except MissingSetting as missing:
-        typer.echo(f"error: {missing}", err=True)
-        raise typer.Exit(2) from None
-    except (DBAPIError, OSError) as away:
-        first = str(getattr(away, "orig", None) or away).strip().splitlines()[0]
-        typer.echo(f"error: the database is unreachable: {first}", err=True)
-        raise typer.Exit(EXIT_CODE[ErrorKind.UNAVAILABLE]) from None
+    return run(with_support)
 
 
 def _print(data: Any, as_json: bool) -> None:
@@ -138,7 +96,7 @@ def show(order_id: str, as_json: JsonOpt = False) -> None:
 
 
 def _single_or_bulk(
-    action: str,
+    action: Action,
     order_id: str | None,
     reason: str,
     actor: str | None,

@@ -4,11 +4,10 @@ prints the same data for tools instead."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
+from boxoffice.core.cli_tables import console as _console
+from boxoffice.core.cli_tables import table as _table
 
 #: The columns support reads, per part of an order (the rest is in --json).
 _SECTIONS: dict[str, tuple[str, ...]] = {
@@ -20,28 +19,6 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "emails": ("message_id", "kind", "recipient", "sent_at"),
     "audit": ("created_at", "actor", "action", "reason", "outcome"),
 }
-
-
-def _console() -> Console:
-    # Made per call, so it writes where stdout is now (a test's capture, a pipe).
-    return Console(highlight=False, soft_wrap=True)
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds")
-    return str(value)
-
-
-def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
-    table = Table(title=title, title_justify="left", show_lines=False)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(_text(v) for v in row))
-    return table
 
 
 def print_orders(found: Sequence[Any]) -> None:

@@ -37,6 +37,7 @@ from boxoffice.orders.messages import (
     CancelRequest,
     CancelResult,
     EmailSent,
+    EventMoved,
     ExtendHold,
     HoldExtended,
     LatePayment,
@@ -214,6 +215,16 @@ class OrderClient:
             await self._handle(order_id).signal(
                 PurchaseWorkflow.payment_succeeded, PaymentSucceeded(payment_intent_id)
             )
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                return False
+            _unavailable(error)
+        return True
+
+    async def event_moved(self, order_id: str, moved: EventMoved) -> bool:
+        """Tell the order's run its event moved; False when its run has closed."""
+        try:
+            await self._handle(order_id).signal(PurchaseWorkflow.event_moved, moved)
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:
                 return False

@@ -22,10 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from boxoffice.core.database.models import Event, Order, TicketType
+from boxoffice.core.database.models import Addon, Event, Order, TicketType
 from boxoffice.core.errors import ErrorKind
 from boxoffice.core.settings import Settings
-from boxoffice.events.domain import EventStatus, no_such_event, sales_end, sales_ended
+from boxoffice.events.domain import EventStatus, no_such_event, sales_refusal
 from boxoffice.orders.admission.control import admit
 from boxoffice.orders.admission.sold_out_memo import SoldOutMemo
 from boxoffice.orders.admission.turns import AdmissionTurns
@@ -34,11 +34,18 @@ from boxoffice.orders.domain import (
     NOT_ENOUGH_SEATS,
     OrderError,
     OrderStatus,
+    addon_refusal,
     items_refusal,
     merged_quantities,
     too_many_tickets,
 )
-from boxoffice.orders.messages import Buyer, OrderItem, PurchaseInput, ReservationAnswer
+from boxoffice.orders.messages import (
+    AddonItem,
+    Buyer,
+    OrderItem,
+    PurchaseInput,
+    ReservationAnswer,
+)
 from boxoffice.orders.repository import admissions
 from boxoffice.orders.schemas import OrderCreate
 
@@ -74,7 +81,9 @@ def order_id_for(idempotency_key: str | None) -> str:
 def fingerprint(body: OrderCreate, account: str | None = None) -> str:
     """The request's identity: the body, and the account placing it, so another account
     reusing an Idempotency-Key cannot obtain someone else's order."""
-    request = body.model_dump(mode="json")
+    # Without add-ons, the body as it was before add-ons were sold: a create retried across
+    # the upgrade still matches its order.
+    request = body.model_dump(mode="json", exclude=None if body.addons else {"addons"})
     if account is not None:
         request["__account"] = account
     canonical = json.dumps(request, sort_keys=True, separators=(",", ":"))
@@ -83,14 +92,12 @@ def fingerprint(body: OrderCreate, account: str | None = None) -> str:
 
 async def validate_items(
     session: AsyncSession, body: OrderCreate, settings: Settings
-) -> list[OrderItem]:
+) -> tuple[list[OrderItem], list[AddonItem]]:
     """Merge repeated ticket types and check the request against the catalogue (the
     reservation checks the same rules again, `orders.domain`)."""
     event = await session.get(Event, body.event_id)
-    if event is None:
-        raise no_such_event(body.event_id)
-    if event.status != EventStatus.ON_SALE:
-        raise OrderError(ErrorKind.REFUSED, f"Event {event.name!r} is not on sale.")
+    if event is None or event.status == EventStatus.DRAFT:
+        raise no_such_event(body.event_id)  # a draft is the organiser's alone
     merged = merged_quantities((str(i.ticket_type_id), i.quantity) for i in body.items)
     total = sum(quantity for _, quantity in merged)
     if total > settings.max_tickets_per_order:
@@ -107,10 +114,40 @@ async def validate_items(
         raise OrderError(ErrorKind.INVALID, refusal)
     now = datetime.now(UTC)
     for tt in found.values():
-        # Here, so a sale that is over costs no workflow; the reservation checks it again.
-        if now >= sales_end(tt, event):
-            raise OrderError(ErrorKind.REFUSED, sales_ended(tt, event))
-    return [OrderItem(type_id, quantity) for type_id, quantity in merged]
+        # Here, so a sale that is not open costs no workflow; the reservation checks it again.
+        refused = sales_refusal(tt, event, now)
+        if refused is not None:
+            raise OrderError(ErrorKind.REFUSED, refused)
+    currency = next(iter(found.values())).currency
+    addons = await _validate_addons(session, event.id, body, currency)
+    return [OrderItem(type_id, quantity) for type_id, quantity in merged], addons
+
+
+async def _validate_addons(
+    session: AsyncSession, event_id: uuid.UUID, body: OrderCreate, currency: str
+) -> list[AddonItem]:
+    merged = merged_quantities((str(a.addon_id), a.quantity) for a in body.addons)
+    if not merged:
+        return []
+    found = {
+        str(addon.id): addon
+        for addon in (
+            await session.execute(
+                select(Addon).where(Addon.id.in_([uuid.UUID(i) for i, _ in merged]))
+            )
+        ).scalars()
+    }
+    for addon_id, quantity in merged:
+        addon = found.get(addon_id)
+        if addon is None or addon.event_id != event_id or addon.hidden:
+            raise OrderError(ErrorKind.INVALID, f"Add-on {addon_id} is not sold for this event.")
+        refusal = addon_refusal(addon.name, quantity, addon.max_per_order, addon.currency, currency)
+        if refusal is not None:
+            raise OrderError(ErrorKind.INVALID, refusal)
+        if addon.available < quantity:
+            # Here, so a sold-out add-on costs no workflow; the reservation takes it for sure.
+            raise OrderError(ErrorKind.SOLD_OUT, f"Not enough {addon.name} left.")
+    return [AddonItem(addon_id, quantity) for addon_id, quantity in merged]
 
 
 class OrderCreation:
@@ -153,7 +190,7 @@ class OrderCreation:
             # The type may have sold out while this request waited its turn.
             self._refuse_if_remembered(body, idempotency_key)
             await admissions.begin_autocommit(session)
-            items = await validate_items(session, body, self._settings)
+            items, addons = await validate_items(session, body, self._settings)
             if idempotency_key is not None:
                 existing = await session.get(Order, order_id)
                 if existing is not None:
@@ -182,6 +219,7 @@ class OrderCreation:
             payment_method=body.payment_method,
             request_fingerprint=request_fingerprint,
             config=pipeline_config(self._settings),
+            addons=addons,
         )
         # No connection is held while waiting on Temporal (the session's transaction has ended).
         try:

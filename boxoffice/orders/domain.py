@@ -53,7 +53,8 @@ ALLOWED_FROM: dict[OrderStatus, tuple[OrderStatus, ...]] = {
     # needs_attention -> paid: support retried a failed step of a paid order.
     S.PAID: (S.RESERVED, S.PAYING, S.NEEDS_ATTENTION),
     S.COMPLETED: (S.PAID, S.NEEDS_ATTENTION),
-    S.NEEDS_ATTENTION: (S.RESERVED, S.PAYING, S.PAID),
+    # completed -> needs_attention: Stripe refused to refund it.
+    S.NEEDS_ATTENTION: (S.RESERVED, S.PAYING, S.PAID, S.COMPLETED),
     S.EXPIRED: (S.RESERVED, S.PAYING, S.NEEDS_ATTENTION),
     S.CANCELLED: (S.RESERVED, S.PAYING, S.NEEDS_ATTENTION),
     S.REFUNDED: (S.PAID, S.COMPLETED, S.NEEDS_ATTENTION),
@@ -140,6 +141,20 @@ def merged_quantities(items: Iterable[tuple[str, int]]) -> list[tuple[str, int]]
     for ticket_type_id, quantity in items:
         totals[ticket_type_id] = totals.get(ticket_type_id, 0) + quantity
     return sorted(totals.items())
+
+
+ADDONS_NEED_TICKETS = "items: add-ons are sold with tickets: order at least one ticket."
+
+
+def addon_refusal(
+    name: str, quantity: int, max_per_order: int, currency: str, order_currency: str
+) -> str | None:
+    """Why an order may not have `quantity` of an add-on, or None."""
+    if quantity > max_per_order:
+        return f"At most {max_per_order} of {name} per order ({quantity} asked)."
+    if currency != order_currency:
+        return f"{name} is sold in {currency}; this order's tickets are in {order_currency}."
+    return None
 
 
 # --- support ----------------------------------------------------------------------------

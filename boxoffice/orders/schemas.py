@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, EmailStr, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 from boxoffice.core.http.fields import TEXT, Money, Name, Strict, Whole
-from boxoffice.orders.domain import OrderStatus
+from boxoffice.orders.domain import ADDONS_NEED_TICKETS, OrderStatus
 
 #: What an order id can be (`ord_` and hex from us; the column holds 64 characters).
 ORDER_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
@@ -26,6 +27,11 @@ class OrderItemIn(Strict):
     quantity: Whole = Field(ge=1, le=100)
 
 
+class AddonItemIn(Strict):
+    addon_id: uuid.UUID
+    quantity: Whole = Field(ge=1, le=100)
+
+
 class BuyerIn(Strict):
     email: EmailStr = Field(
         description="Where the tickets go. Reserved domains (.test, .local, .invalid, "
@@ -37,10 +43,24 @@ class BuyerIn(Strict):
 class OrderCreate(Strict):
     event_id: uuid.UUID
     items: list[OrderItemIn] = Field(min_length=1, max_length=20)
+    addons: list[AddonItemIn] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Add-ons of the event (parking, merchandise), bought with the tickets; "
+        "never alone.",
+    )
     buyer: BuyerIn
     payment_method: PaymentMethodId | None = Field(
         default=None, description="Pay right after the seats are held, e.g. pm_card_visa."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_addons_alone(cls, data: Any) -> Any:
+        """Add-ons without a ticket: say so, rather than that items is too short."""
+        if isinstance(data, dict) and data.get("addons") and not data.get("items"):
+            raise PydanticCustomError("addons_alone", ADDONS_NEED_TICKETS)
+        return data
 
 
 class OrderLine(BaseModel):
@@ -48,6 +68,13 @@ class OrderLine(BaseModel):
     name: str | None = None
     quantity: int
     unit_price: int | None = None
+
+
+class AddonLine(BaseModel):
+    addon_id: uuid.UUID
+    name: str
+    quantity: int
+    unit_price: int
 
 
 class TicketPublic(BaseModel):
@@ -68,6 +95,7 @@ class OrderPublic(BaseModel):
     event_id: uuid.UUID
     buyer: BuyerPublic
     items: list[OrderLine]
+    addons: list[AddonLine] = []
     total: Money
     hold_expires_at: datetime | None
     last_error: str | None

@@ -14,7 +14,12 @@ from boxoffice.core.database.models import Hold, Order, Ticket, TicketType
 from boxoffice.core.s3 import tickets_pdf_key
 from boxoffice.orders.messages import OrderRef, StoredDocument
 from boxoffice.orders.repository import orders
-from boxoffice.orders.tickets.pdf import TicketPage, TicketsDocument, render_tickets_pdf
+from boxoffice.orders.tickets.pdf import (
+    ReceiptLine,
+    TicketPage,
+    TicketsDocument,
+    render_tickets_pdf,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -86,4 +91,9 @@ class DocumentActivities:
                     )
                     for t in tickets
                 ],
+                addons=[
+                    ReceiptLine(line["name"], line["quantity"], line["unit_price"])
+                    for line in order.addons or []
+                ],
+                total=order.total_amount,
             )

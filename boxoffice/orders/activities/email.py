@@ -25,6 +25,7 @@ from boxoffice.core.database.models import Email, Ticket
 from boxoffice.core.s3 import read_object, tickets_pdf_key
 from boxoffice.orders.domain import PAID, OrderStatus
 from boxoffice.orders.messages import EmailSent, OrderRef, ResendInput
+from boxoffice.orders.receipt import receipt_text
 from boxoffice.orders.repository import orders
 from boxoffice.orders.tickets.pdf import format_starts_at
 
@@ -112,6 +113,8 @@ class _TicketsMail:
     pdf_key: str
     # An account's order: its link needs the account, not a guest token.
     has_account: bool = False
+    # What was bought (tickets and add-ons) and charged.
+    receipt: str = ""
 
 
 class EmailActivities:
@@ -207,6 +210,9 @@ class EmailActivities:
                 ticket_count=ticket_count,
                 pdf_key=order.tickets_pdf_key or tickets_pdf_key(order.id),
                 has_account=order.owner_sub is not None,
+                receipt=receipt_text(
+                    order.items, order.addons or [], order.total_amount, order.currency
+                ),
             )
 
     def _message(
@@ -214,8 +220,8 @@ class EmailActivities:
     ) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self._mail_from
-        message["To"] = Address(display_name=_one_line(mail.buyer_name), addr_spec=recipient)
-        message["Subject"] = f"Your tickets: {_one_line(mail.event_name)}"
+        message["To"] = Address(display_name=one_line(mail.buyer_name), addr_spec=recipient)
+        message["Subject"] = f"Your tickets: {one_line(mail.event_name)}"
         message["Date"] = formatdate(usegmt=True)
         message["Message-ID"] = message_id
         one = mail.ticket_count == 1
@@ -239,7 +245,7 @@ class EmailActivities:
             f"{attached} Show the QR code at the entrance;\n"
             "each ticket lets one person in, once.\n\n"
             f"{again}\n\n"
-            f"Order {mail.order_id}\n"
+            f"Order {mail.order_id}:\n{mail.receipt}"
         )
         message.add_attachment(
             pdf, maintype="application", subtype="pdf", filename=f"tickets-{mail.order_id}.pdf"
@@ -258,6 +264,6 @@ async def _record(
     )
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     """Header text from user input: line breaks would be refused (or worse, injected)."""
     return " ".join(text.split())

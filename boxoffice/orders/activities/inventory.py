@@ -14,27 +14,30 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from boxoffice.core.database.models import Event, Order, TicketType
-from boxoffice.events.domain import EventStatus, sales_end, sales_ended
+from boxoffice.core.database.models import Addon, Event, Order, TicketType
+from boxoffice.events.domain import sales_refusal
 from boxoffice.orders.domain import (
     NOT_ENOUGH_SEATS,
     OrderStatus,
+    addon_refusal,
     items_refusal,
     merged_quantities,
     refund_deadline,
 )
 from boxoffice.orders.messages import (
+    AddonItem,
     Done,
     HoldExpiryChange,
     OrderItem,
     ReleaseInput,
     ReleaseResult,
+    ReservedAddon,
     ReservedLine,
     ReserveInput,
     ReserveResult,
     StatusChange,
 )
-from boxoffice.orders.repository import admissions, limits, orders, seats
+from boxoffice.orders.repository import addon_stock, admissions, limits, orders, seats
 
 
 class _Refused(Exception):
@@ -94,8 +97,12 @@ class InventoryActivities:
     async def _take_seats(
         self, session: AsyncSession, request: ReserveInput, items: list[OrderItem]
     ) -> ReserveResult:
-        event = await session.get(Event, uuid.UUID(request.event_id))
-        if event is None or event.status != EventStatus.ON_SALE:
+        # FOR SHARE: an organiser closing sales or cancelling (FOR UPDATE) waits for the
+        # reservations under way, and every later one sees the event's new status.
+        event = await session.get(
+            Event, uuid.UUID(request.event_id), with_for_update={"read": True}
+        )
+        if event is None:
             raise _Refused("This event is not on sale.")
         types = {
             item.ticket_type_id: await session.get(TicketType, uuid.UUID(item.ticket_type_id))
@@ -108,8 +115,9 @@ class InventoryActivities:
         for item in items:
             ticket_type = types[item.ticket_type_id]
             assert ticket_type is not None
-            if datetime.now(UTC) >= sales_end(ticket_type, event):
-                raise _Refused(sales_ended(ticket_type, event))
+            refused = sales_refusal(ticket_type, event, datetime.now(UTC))
+            if refused is not None:
+                raise _Refused(refused)
             if not await seats.take(session, ticket_type.id, item.quantity):
                 raise _Refused(f"Not enough seats left for {ticket_type.name}.")
             lines.append(
@@ -117,22 +125,24 @@ class InventoryActivities:
                     str(ticket_type.id), ticket_type.name, item.quantity, ticket_type.price
                 )
             )
+        currency = {t.currency for t in types.values() if t is not None}.pop()
+        extras = await _take_addons(session, event.id, request.addons, currency)
         # Decided: the seats admission control let it ask for stop counting against other
         # buyers in the transaction that took them, so no moment counts them twice or not at all.
         await admissions.end(session, request.order_id)
-        currency = {t.currency for t in types.values() if t is not None}.pop()
         order = orders.add_reserved(
             session,
             request.order_id,
             event.id,
             request.buyer,
-            lines,
+            orders.Lines(lines, extras),
             currency,
             request.hold_expires_at,
             request.request_fingerprint,
         )
         await session.flush()
         seats.hold(session, request.order_id, lines)
+        addon_stock.hold(session, request.order_id, extras)
         await self._check_limits(session, request, event.id, sum(line.quantity for line in lines))
         return ReserveResult(
             reserved=True,
@@ -142,6 +152,7 @@ class InventoryActivities:
             hold_expires_at=request.hold_expires_at,
             refund_deadline=refund_deadline(event.starts_at, event.refund_cutoff_hours),
             event_starts_at=event.starts_at,
+            addons=extras,
         )
 
     async def _check_limits(
@@ -185,6 +196,7 @@ class InventoryActivities:
         """Give the order's seats back and set its final status, in one transaction."""
         async with self._sessions() as session, session.begin():
             released = await seats.give_back(session, request.order_id)
+            await addon_stock.give_back(session, request.order_id)
             # The buyer may buy these again: give them back to the limits too.
             await limits.let_go(session, request.order_id, paid=True, unpaid=True)
             await orders.move_status(
@@ -223,4 +235,33 @@ async def _answer_from_row(session: AsyncSession, order: Order) -> ReserveResult
         hold_expires_at=order.hold_expires_at,
         refund_deadline=refund_deadline(event.starts_at, event.refund_cutoff_hours),
         event_starts_at=event.starts_at,
+        addons=orders.reserved_addons(order),
     )
+
+
+async def _take_addons(
+    session: AsyncSession, event_id: uuid.UUID, wanted: list[AddonItem], currency: str
+) -> list[ReservedAddon]:
+    """Take the add-ons (in id order, after the seats) in the reservation's transaction; a
+    refusal rolls the seats back too."""
+    taken: list[ReservedAddon] = []
+    for addon_id, quantity in merged_quantities((a.addon_id, a.quantity) for a in wanted):
+        try:
+            key = uuid.UUID(addon_id)
+        except ValueError:
+            raise _invalid(f"Add-on {addon_id} is not sold for this event.") from None
+        got = await addon_stock.take(session, event_id, key, quantity)
+        if got is None:
+            addon = await session.get(Addon, key)
+            if addon is None or addon.event_id != event_id or addon.hidden:
+                raise _invalid(f"Add-on {addon_id} is not sold for this event.")
+            raise _Refused(f"Not enough {addon.name} left.")
+        refusal = addon_refusal(got.name, quantity, got.max_per_order, got.currency, currency)
+        if refusal is not None:
+            raise _invalid(refusal)
+        taken.append(ReservedAddon(addon_id, got.name, quantity, got.price))
+    return taken
+
+
+def _invalid(reason: str) -> ApplicationError:
+    return ApplicationError(reason, type="InvalidOrder", non_retryable=True)

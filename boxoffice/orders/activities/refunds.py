@@ -16,6 +16,9 @@ from boxoffice.core.database.models import Order
 from boxoffice.orders.messages import RefundInput, RefundResult, StrayPayment, StrayPaymentResult
 from boxoffice.orders.repository import payments
 
+#: Stripe will not give the money back; support takes the order from there.
+REFUND_REFUSED = "RefundRefused"
+
 
 class RefundActivities:
     def __init__(
@@ -95,14 +98,23 @@ class RefundActivities:
             params={"payment_intent": payment_intent_id}
         )
         done = [r for r in existing.data if r.status in ("succeeded", "pending")]
-        stripe_refund = (
-            done[0]
-            if done
-            else await self._stripe.v1.refunds.create_async(
+        if done:
+            return str(done[0].id)
+        try:
+            stripe_refund = await self._stripe.v1.refunds.create_async(
                 params={"payment_intent": payment_intent_id},
                 options={"idempotency_key": idempotency_key},
             )
-        )
+        except stripe.InvalidRequestError as refused:
+            # Stripe will not refund it (disputed, too old...): retrying cannot change that,
+            # so the order goes to support instead (needs_attention).
+            raise ApplicationError(
+                f"Stripe refused the refund: {refused.user_message or refused}",
+                type=REFUND_REFUSED,
+                non_retryable=True,
+            ) from None
         if stripe_refund.status == "failed":
-            raise ApplicationError(f"Stripe refund {stripe_refund.id} failed", type="RefundFailed")
+            raise ApplicationError(
+                f"Stripe refund {stripe_refund.id} failed", type=REFUND_REFUSED, non_retryable=True
+            )
         return str(stripe_refund.id)

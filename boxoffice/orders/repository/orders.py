@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +28,7 @@ from boxoffice.core.database.models import (
     Ticket,
 )
 from boxoffice.orders.domain import HELD, OrderStatus, allowed_from
-from boxoffice.orders.messages import Buyer, OrderItem, ReservedLine
+from boxoffice.orders.messages import Buyer, OrderItem, ReservedAddon, ReservedLine
 
 
 async def move_status(
@@ -70,12 +70,26 @@ async def with_event(session: AsyncSession, order_id: str) -> tuple[Order, Event
     return row[0], row[1]
 
 
+@dataclass
+class Lines:
+    """What a reservation took: seats per ticket type, and add-ons."""
+
+    tickets: Sequence[ReservedLine]
+    addons: Sequence[ReservedAddon] = ()
+
+    @property
+    def total(self) -> int:
+        return sum(t.quantity * t.unit_price for t in self.tickets) + sum(
+            a.quantity * a.unit_price for a in self.addons
+        )
+
+
 def add_reserved(
     session: AsyncSession,
     order_id: str,
     event_id: object,
     buyer: Buyer,
-    lines: Sequence[ReservedLine],
+    lines: Lines,
     currency: str,
     hold_expires_at: datetime,
     request_fingerprint: str | None,
@@ -88,8 +102,9 @@ def add_reserved(
         buyer_name=buyer.name,
         owner_sub=buyer.account,
         buyer_key=buyer.cap_key,
-        items=[_line_json(line) for line in lines],
-        total_amount=sum(line.quantity * line.unit_price for line in lines),
+        items=[_line_json(line) for line in lines.tickets],
+        addons=[asdict(addon) for addon in lines.addons],
+        total_amount=lines.total,
         currency=currency,
         status=OrderStatus.RESERVED,
         hold_expires_at=hold_expires_at,
@@ -139,6 +154,10 @@ def reserved_lines(order: Order) -> list[ReservedLine]:
         ReservedLine(line["ticket_type_id"], line["name"], line["quantity"], line["unit_price"])
         for line in order.items
     ]
+
+
+def reserved_addons(order: Order) -> list[ReservedAddon]:
+    return [ReservedAddon(**line) for line in order.addons or []]
 
 
 async def set_hold_expiry(session: AsyncSession, order_id: str, at: datetime) -> bool:

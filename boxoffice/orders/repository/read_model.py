@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.core.database.models import Order, Ticket
 from boxoffice.core.http.fields import Money
-from boxoffice.orders.schemas import BuyerPublic, OrderLine, OrderPublic, TicketPublic
+from boxoffice.orders.schemas import AddonLine, BuyerPublic, OrderLine, OrderPublic, TicketPublic
 
 
 async def load_order(session: AsyncSession, order_id: str) -> OrderPublic | None:
@@ -39,6 +39,7 @@ async def load_order(session: AsyncSession, order_id: str) -> OrderPublic | None
             )
             for line in order.items
         ],
+        addons=[AddonLine.model_validate(line) for line in order.addons or []],
         total=Money(amount=order.total_amount, currency=order.currency),
         hold_expires_at=order.hold_expires_at,
         last_error=order.last_error,

@@ -47,6 +47,15 @@ class TicketPage:
 
 
 @dataclass(frozen=True)
+class ReceiptLine:
+    """An add-on bought with the tickets: shown (with what it cost) on the receipt page."""
+
+    name: str
+    quantity: int
+    unit_price: int
+
+
+@dataclass(frozen=True)
 class TicketsDocument:
     order_id: str
     event_name: str
@@ -55,6 +64,9 @@ class TicketsDocument:
     buyer_name: str
     currency: str
     tickets: Sequence[TicketPage]
+    addons: Sequence[ReceiptLine] = ()
+    #: What the order was charged; 0: not shown.
+    total: int = 0
 
 
 def render_tickets_pdf(doc: TicketsDocument) -> bytes:
@@ -68,6 +80,8 @@ def render_tickets_pdf(doc: TicketsDocument) -> bytes:
     pdf.set_creator("boxoffice")
     for number, ticket in enumerate(doc.tickets, start=1):
         _ticket_page(pdf, doc, ticket, number)
+    if doc.addons:
+        _addons_page(pdf, doc)
     return bytes(pdf.output())
 
 
@@ -127,6 +141,38 @@ def _ticket_page(pdf: FPDF, doc: TicketsDocument, ticket: TicketPage, number: in
     pdf.set_font("Helvetica", "I", 9)
     note = "Each ticket lets one person in, once. Keep this code private."
     pdf.cell(width, 5, note, align=Align.C)
+
+
+def _addons_page(pdf: FPDF, doc: TicketsDocument) -> None:
+    """What came with the tickets (parking, a voucher), to show where it is handed out, and
+    what the order cost in all."""
+    pdf.add_page()
+    width = pdf.epw
+    pdf.set_font("Helvetica", "B", 22)
+    _centred_lines(pdf, 10, _printable(doc.event_name, pdf))
+    pdf.set_font("Helvetica", "", 13)
+    _centred_lines(pdf, 7, "With your tickets")
+    pdf.ln(8)
+    for line in doc.addons:
+        pdf.set_font("Helvetica", "B", 12)
+        pdf.cell(width - 50, 8, _printable(f"{line.quantity} x {line.name}", pdf))
+        pdf.set_font("Helvetica", "", 12)
+        amount = format_price(line.quantity * line.unit_price, doc.currency)
+        pdf.cell(50, 8, amount, align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    if doc.total:
+        pdf.ln(4)
+        pdf.set_font("Helvetica", "B", 12)
+        pdf.cell(width - 50, 8, "Order total (tickets included)")
+        total = format_price(doc.total, doc.currency)
+        pdf.cell(50, 8, total, align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(4)
+    pdf.set_font("Helvetica", "", 11)
+    pdf.multi_cell(width, 6, _printable(f"Order {doc.order_id}, {doc.buyer_name}", pdf))
+    pdf.set_y(-20)
+    pdf.set_font("Helvetica", "I", 9)
+    pdf.cell(
+        width, 5, "Show this page with your ticket where add-ons are handed out.", align=Align.C
+    )
 
 
 def _centred_lines(pdf: FPDF, height: float, text: str) -> None:

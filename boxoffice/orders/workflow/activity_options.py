@@ -96,3 +96,12 @@ def void(config: PipelineConfig) -> ActivityOptions:
             non_retryable_error_types=["TicketCheckedIn"],
         ),
     )
+
+
+def notice(config: PipelineConfig) -> ActivityOptions:
+    """An event-wide run's email to one buyer: it must go out, however long SMTP is away."""
+    return ActivityOptions(
+        task_queue=config.fulfilment_task_queue,
+        start_to_close_timeout=timedelta(seconds=config.step_timeout_seconds),
+        retry_policy=_backoff(config),
+    )

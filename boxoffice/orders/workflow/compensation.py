@@ -38,11 +38,26 @@ class CompensationSteps(PaymentSteps):
             cancel.request = None
             self._step = previous_step
             return False
-        await workflow.execute_activity_method(
-            RefundActivities.refund_payment,
-            RefundInput(self._order.order_id, cancel.request.reason),
-            **options.settle(self._config),
-        )
+        refund = RefundInput(self._order.order_id, cancel.request.reason)
+        if workflow.patched("refund-refused-needs-attention"):
+            try:
+                await workflow.execute_activity_method(
+                    RefundActivities.refund_payment, refund, **options.settle(self._config)
+                )
+            except ActivityError as failure:
+                # Stripe refused (retrying cannot help): the tickets are void, the money is not
+                # back; support sorts it out and cancels again.
+                cancel.refusal = f"refund_payment: {cause_message(failure)}"
+                cancel.request = None
+                cancel.refund_refused = True
+                self._step = previous_step
+                await self._needs_attention(cancel.refusal)
+                return False
+        else:
+            await workflow.execute_activity_method(
+                RefundActivities.refund_payment, refund, **options.settle(self._config)
+            )
+        cancel.refund_refused = False
         await self._release(OrderStatus.REFUNDED, None)
         cancel.result = CancelResult(status=OrderStatus.REFUNDED)
         return True

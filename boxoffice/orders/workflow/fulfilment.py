@@ -14,10 +14,9 @@ with workflow.unsafe.imports_passed_through():
     from boxoffice.core.temporal import search_attributes as sa
     from boxoffice.orders.activities.documents import DocumentActivities
     from boxoffice.orders.activities.email import EmailActivities
-    from boxoffice.orders.activities.inventory import InventoryActivities
     from boxoffice.orders.activities.tickets import TicketActivities
     from boxoffice.orders.domain import OrderStatus
-    from boxoffice.orders.messages import OrderRef, StatusChange
+    from boxoffice.orders.messages import OrderRef
     from boxoffice.orders.workflow import activity_options as options
     from boxoffice.orders.workflow.compensation import cause_message
     from boxoffice.orders.workflow.hold import HoldSteps
@@ -73,28 +72,22 @@ class FulfilmentSteps(HoldSteps):
             workflow.upsert_search_attributes([sa.NEEDS_ATTENTION_SINCE.value_unset()])
         return False
 
-    async def _needs_attention(self, error: str) -> None:
-        self._last_error = error
-        self._set_status(OrderStatus.NEEDS_ATTENTION)
-        workflow.upsert_search_attributes([sa.NEEDS_ATTENTION_SINCE.value_set(workflow.now())])
-        await workflow.execute_activity_method(
-            InventoryActivities.record_status,
-            StatusChange(self._order.order_id, OrderStatus.NEEDS_ATTENTION, error),
-            **options.inventory(self._config),
-        )
-
     async def _stay_open_for_refunds(self) -> None:
-        """Completed orders stay open until the event is over, so refunds reach this run."""
+        """Completed orders stay open until the event is over, so refunds reach this run; a
+        postponement (`event_moved`) moves that end."""
         reservation = self._require_reservation()
-        assert reservation.event_starts_at is not None
-        close_at = reservation.event_starts_at + timedelta(seconds=self._config.order_grace_seconds)
         while True:
-            remaining = (close_at - workflow.now()).total_seconds()
+            assert reservation.event_starts_at is not None
+            grace = timedelta(seconds=self._config.order_grace_seconds)
+            remaining = (reservation.event_starts_at + grace - workflow.now()).total_seconds()
             if remaining <= 0:
                 return
+            self._event_moved = False
             try:
                 await workflow.wait_condition(
-                    lambda: self._cancel.request is not None or self._stray_news(),
+                    lambda: (
+                        self._cancel.request is not None or self._stray_news() or self._event_moved
+                    ),
                     timeout=timedelta(seconds=remaining),
                 )
             except TimeoutError:

@@ -38,6 +38,7 @@ class HoldSteps(CompensationSteps):
                     buyer=self._order.buyer,
                     hold_expires_at=hold_ends,
                     request_fingerprint=self._order.request_fingerprint,
+                    addons=self._order.addons,
                 ),
                 **options.reserve(self._config),
             )
@@ -46,6 +47,10 @@ class HoldSteps(CompensationSteps):
             await self._reject(failure)
             return False
         self._reservation = result
+        if self._move is not None and result.reserved:
+            # The event moved while the seats were being taken: the move's dates win.
+            result.event_starts_at = self._move.starts_at
+            result.refund_deadline = self._move.refund_deadline
         # Set here, not when the hold loop starts: a charge at creation may be extended.
         hold.expires_at = result.hold_expires_at
         self._set_status(OrderStatus.RESERVED if result.reserved else OrderStatus.SOLD_OUT)

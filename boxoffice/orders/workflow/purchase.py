@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         CancelRequest,
         CancelResult,
         EmailSent,
+        EventMoved,
         ExtendHold,
         HoldExpiryChange,
         HoldExtended,
@@ -64,8 +65,11 @@ class PurchaseWorkflow(FulfilmentSteps):
             ]
         )
         if await self._reserve() and await self._hold() and not await self._cancel_if_asked():
-            await self._fulfil()
-            if self._status == OrderStatus.COMPLETED:
+            # Stripe refused to refund a cancel made during the hold: its tickets must not be
+            # issued; it waits, in needs_attention, for support to cancel it again.
+            if not self._cancel.refund_refused:
+                await self._fulfil()
+            if self._status == OrderStatus.COMPLETED or self._cancel.refund_refused:
                 await self._stay_open_for_refunds()
         await workflow.wait_condition(workflow.all_handlers_finished)
         while self._stray_news():
@@ -117,6 +121,17 @@ class PurchaseWorkflow(FulfilmentSteps):
         self._payment.news = True
         if news.payment_intent_id not in self._payment.news_intents:
             self._payment.news_intents.append(news.payment_intent_id)
+
+    @workflow.signal
+    def event_moved(self, moved: EventMoved) -> None:
+        """The organiser postponed the event: a new start, and a new refund deadline."""
+        if self._move is not None and moved.number < self._move.number:
+            return  # an earlier postponement's news, overtaken by a later one
+        self._move = moved  # kept for a reservation still on its way (hold.py applies it)
+        if self._reservation is not None:
+            self._reservation.event_starts_at = moved.starts_at
+            self._reservation.refund_deadline = moved.refund_deadline
+        self._event_moved = True
 
     @workflow.query
     def status(self) -> OrderProgress:
@@ -228,6 +243,12 @@ class PurchaseWorkflow(FulfilmentSteps):
         if self._cancel.request is not None:
             raise ApplicationError(
                 "A cancel of this order is under way; it cannot be retried.",
+                type="InvalidState",
+            )
+        if self._cancel.refund_refused:
+            raise ApplicationError(
+                "Stripe refused this order's refund: once that is sorted out, cancel (or refund) "
+                "the order again; there is no step to retry.",
                 type="InvalidState",
             )
         _require_reason(action.reason)

@@ -19,12 +19,14 @@ with workflow.unsafe.imports_passed_through():
     from boxoffice.orders.messages import (
         CancelRequest,
         CancelResult,
+        EventMoved,
         HoldExpiryChange,
         PipelineConfig,
         PurchaseInput,
         ReleaseInput,
         ReservationAnswer,
         ReserveResult,
+        StatusChange,
         SupportAction,
     )
     from boxoffice.orders.workflow import activity_options as options
@@ -70,6 +72,8 @@ class CancelState:
     request: CancelRequest | None = None
     result: CancelResult | None = None
     refusal: str | None = None
+    # Stripe refused the refund: the order waits for support to cancel it again.
+    refund_refused: bool = False
 
 
 @dataclass
@@ -92,6 +96,9 @@ class OrderRun:
     _payment: PaymentState
     _cancel: CancelState
     _support: SupportState
+    # The organiser moved the event (a postponement): the stay-open timer is set anew.
+    _event_moved: bool
+    _move: EventMoved | None
 
     def _start_state(self, order: PurchaseInput) -> None:
         self._order = order
@@ -105,6 +112,8 @@ class OrderRun:
         self._payment = PaymentState()
         self._cancel = CancelState()
         self._support = SupportState()
+        self._event_moved = False
+        self._move = None
 
     def _set_status(self, status: OrderStatus) -> None:
         if status != self._status:
@@ -144,5 +153,15 @@ class OrderRun:
         await workflow.execute_activity_method(
             InventoryActivities.record_hold_expiry,
             HoldExpiryChange(self._order.order_id, whole),
+            **options.inventory(self._config),
+        )
+
+    async def _needs_attention(self, error: str) -> None:
+        self._last_error = error
+        self._set_status(OrderStatus.NEEDS_ATTENTION)
+        workflow.upsert_search_attributes([sa.NEEDS_ATTENTION_SINCE.value_set(workflow.now())])
+        await workflow.execute_activity_method(
+            InventoryActivities.record_status,
+            StatusChange(self._order.order_id, OrderStatus.NEEDS_ATTENTION, error),
             **options.inventory(self._config),
         )

@@ -1,10 +1,11 @@
-"""Replay every saved PurchaseWorkflow (and RefundLatePayment) history against today's code.
+"""Replay every saved history of the purchases queue's workflows (PurchaseWorkflow,
+RefundLatePayment, EventCancellationWorkflow, EventPostponementWorkflow) against today's code.
 
 Orders stay open until their event is over, so a workflow change must replay the histories of
 runs already in flight. The histories are recorded by the workflow tier, and the chaos tier adds
 the paths its faults find on the real stack:
 
-    BOXOFFICE_RECORD_HISTORIES=1 .venv/bin/pytest tests/orders/workflow
+    BOXOFFICE_RECORD_HISTORIES=1 .venv/bin/pytest tests/orders/workflow tests/events/workflow
     BOXOFFICE_RECORD_HISTORIES=1 .venv/bin/pytest tests/orders/chaos
 
 A change that alters a path's commands fails here; guard it with `workflow.patched`."""
@@ -23,8 +24,8 @@ from boxoffice.core.temporal.encryption.codec import encrypting_data_converter
 from boxoffice.core.temporal.encryption.keys import KeyRing
 from boxoffice.orders.domain import OrderStatus
 from boxoffice.orders.messages import PurchaseInput, StatusChange
-from boxoffice.orders.workflow.late_payment import RefundLatePayment
 from boxoffice.orders.workflow.purchase import PurchaseWorkflow
+from boxoffice.worker import PURCHASES_WORKFLOWS
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
 
@@ -110,6 +111,15 @@ REQUIRED = {
         for path in ("waited_out", "support_retry", "support_cancel")
     ),
     "chaos_abandoned_hold",
+    # An event's life: Stripe refusing a refund, a postponement reaching an order's run, an
+    # order with add-ons, and the event-wide runs themselves.
+    "refund_refused_by_stripe",
+    "event_moved_buyer_refunds",
+    "event_moved_closes_later",
+    "event_moved_twice",
+    "addons_completed",
+    "event_cancellation",
+    "event_postponement",
 }
 
 
@@ -138,7 +148,7 @@ async def test_history_replays(path: Path | None) -> None:
     # With the encrypting converter every worker now runs with: the histories were recorded in
     # the clear, before payloads were encrypted, and open orders from then must still replay.
     converter = encrypting_data_converter(KeyRing({"replay": bytes(32)}, "replay"))
-    replayer = Replayer(workflows=[PurchaseWorkflow, RefundLatePayment], data_converter=converter)
+    replayer = Replayer(workflows=PURCHASES_WORKFLOWS, data_converter=converter)
 
     result = await replayer.replay_workflow(load(path), raise_on_replay_failure=True)
 

@@ -131,6 +131,8 @@ class Fakes:
         # When set, the activity waits for the gate before answering.
         self.charge_gate: asyncio.Event | None = None
         self.refund_gate: asyncio.Event | None = None
+        # When set, refund_payment raises it (Stripe refusing the refund).
+        self.refund_error: ApplicationError | None = None
         self.release_gate: asyncio.Event | None = None
 
     # --- what happened --------------------------------------------------------------------
@@ -249,6 +251,8 @@ class Fakes:
     async def refund_payment(self, request: RefundInput) -> RefundResult:
         self._record("refund_payment", request)
         await self._gate(self.refund_gate)
+        if self.refund_error is not None:
+            raise self.refund_error
         return RefundResult(refund_id="re_1", amount=TOTAL)
 
     @activity.defn(name="refund_stray_payment")
@@ -383,9 +387,20 @@ class Harness:
         task_timeout: timedelta | None = None,
     ) -> tuple[ReservationAnswer, PurchaseHandle]:
         """Create the order the way the API does: update-with-start, fixed update id."""
+        return await self.create_from(self.order(order_id, payment_method), task_timeout)
+
+    async def start(self, order: PurchaseInput) -> PurchaseHandle:
+        """Create this order (one the test shaped itself); its handle."""
+        _, handle = await self.create_from(order)
+        return handle
+
+    async def create_from(
+        self, order: PurchaseInput, task_timeout: timedelta | None = None
+    ) -> tuple[ReservationAnswer, PurchaseHandle]:
+        order_id = order.order_id
         start = WithStartWorkflowOperation(
             PurchaseWorkflow.run,
-            self.order(order_id, payment_method),
+            order,
             id=order_id,
             task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

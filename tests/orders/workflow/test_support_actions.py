@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from boxoffice.orders.messages import (
@@ -463,3 +464,38 @@ async def test_resend_refused_before_completion(harness: Harness) -> None:
     fakes = harness.fakes
     assert fakes.names() == ["reserve_seats", "release_seats"]
     assert fakes.count("resend_tickets_email") == 0
+
+
+async def test_a_refund_stripe_refuses_waits_for_support(harness: Harness) -> None:
+    """Stripe will not refund (a disputed charge, say): the order does not retry for ever; it
+    needs attention, its tickets stay void, and support's cancel tries the refund again."""
+    order_id, handle = await completed_order(harness, "refund_refused_by_stripe")
+    harness.fakes.refund_error = ApplicationError(
+        "Stripe refused the refund: charge disputed", type="RefundRefused", non_retryable=True
+    )
+
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(PurchaseWorkflow.support_cancel, action("event cancelled"))
+
+    assert "Stripe refused the refund" in refusal(refused).message
+    progress = await harness.wait_for_status(handle, "needs_attention")
+    assert progress.last_error == "refund_payment: Stripe refused the refund: charge disputed"
+    with pytest.raises(WorkflowUpdateFailedError) as no_retry:
+        await handle.execute_update(PurchaseWorkflow.support_retry, action("try again"))
+    assert "cancel (or refund) the order again" in refusal(no_retry).message
+    harness.fakes.refund_error = None
+    result = await handle.execute_update(PurchaseWorkflow.support_cancel, action("dispute settled"))
+    assert result == CancelResult(status="refunded")
+    assert await harness.finish(handle, "refund_refused_by_stripe") == "refunded"
+    fakes = harness.fakes
+    assert fakes.names() == [
+        "reserve_seats",
+        "charge_payment",
+        *FULFILMENT,
+        "void_tickets",
+        "refund_payment",
+        "record_status",
+        *REFUNDED_TAIL,
+    ]
+    assert fakes.args("record_status")[0].status == "needs_attention"
+    assert fakes.args("void_tickets") == [OrderRef(order_id)] * 2
