@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -32,7 +33,11 @@ from boxoffice.core.temporal.client import connect
 from boxoffice.core.temporal.encryption import api as codec
 from boxoffice.events import admin_api as admin
 from boxoffice.events import api as events
+from boxoffice.events.addons import AddonEditing
 from boxoffice.events.catalogue_cache import CatalogueCache
+from boxoffice.events.editing import EventEditing
+from boxoffice.events.lifecycle import api as lifecycle
+from boxoffice.events.lifecycle.service import EventLifecycle
 from boxoffice.events.service import EventService
 from boxoffice.gate import api as gate
 from boxoffice.orders import admin_api as admin_orders
@@ -62,6 +67,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.token_verifier = TokenVerifier(settings)
         app.state.order_token_secret = order_token_secret(settings)
         app.state.events = EventService(app.state.sessions, settings.default_refund_cutoff_hours)
+        app.state.event_editing = EventEditing(app.state.sessions)
+        app.state.addon_editing = AddonEditing(app.state.sessions)
+        app.state.event_lifecycle = EventLifecycle(app.state.sessions, app.state.temporal, settings)
         app.state.order_client = OrderClient(app.state.temporal, settings)
         app.state.orders = OrderService(
             app.state.sessions,
@@ -100,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(orders.router)
     app.include_router(webhooks.router)
     app.include_router(admin.router)
+    app.include_router(lifecycle.router)
     app.include_router(admin_orders.router)
     app.include_router(gate.router)
     app.include_router(codec.router)
@@ -140,7 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     """A 422 whose `detail` says in one line what is wrong, with the full list in `errors`."""
     assert isinstance(exc, RequestValidationError)
-    errors = exc.errors()
+    errors = _without_null_branches(exc.errors())
     parts = []
     for error in errors:
         where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
@@ -159,6 +168,23 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
         },
         status_code=422,
     )
+
+
+def _without_null_branches(errors: Sequence[Any]) -> list[Any]:
+    """A wrong value for a field that may also be null fails both branches of its union: say
+    only what the value should have been (`hidden: Input should be a valid boolean`)."""
+    branched = {
+        tuple(e["loc"][:-1]) for e in errors if e.get("type") == "none_required" and e["loc"]
+    }
+    kept = []
+    for error in errors:
+        loc = tuple(error.get("loc", ()))
+        if error.get("type") == "none_required" and loc[:-1] in branched:
+            continue
+        if loc[:-1] in branched:
+            error = {**error, "loc": loc[:-1]}
+        kept.append(error)
+    return kept
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -15,6 +15,9 @@ import typer
 
 from boxoffice.core.settings import command_settings
 from boxoffice.core.temporal.search_attributes import REGISTRATION
+
+# events/cli.py's commands with cancel, cancellation and postpone added (lifecycle/cli.py).
+from boxoffice.events.lifecycle.cli import events_app
 from boxoffice.gate.cli import gate
 from boxoffice.orders.cli import orders_app
 
@@ -28,6 +31,7 @@ temporal_app = typer.Typer(help="The Temporal cluster.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(temporal_app, name="temporal")
 app.add_typer(orders_app, name="orders")
+app.add_typer(events_app, name="events")
 app.command("gate")(gate)
 
 ALL_QUEUES = "purchases,payments,fulfilment"
@@ -170,7 +174,7 @@ def temporal_setup(
         float, typer.Option(help="Seconds to keep retrying while Temporal is not ready.")
     ] = 0,
 ) -> None:
-    """Register the search attributes OrderStatus, EventId and NeedsAttentionSince on
+    """Register the search attributes (OrderStatus, EventId, NeedsAttentionSince...) on
     TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (before deploying code that sets them)."""
     settings = command_settings()
     try:

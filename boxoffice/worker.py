@@ -27,17 +27,28 @@ from boxoffice.core.observability.worker_metrics import expose_worker_metrics
 from boxoffice.core.s3 import ensure_bucket, make_s3_client
 from boxoffice.core.settings import Settings, get_settings
 from boxoffice.core.temporal.client import connect
+from boxoffice.events.lifecycle.activities import LifecycleActivities
+from boxoffice.events.lifecycle.notices import NoticeActivities
+from boxoffice.events.lifecycle.workflow import EventCancellationWorkflow, EventPostponementWorkflow
 from boxoffice.orders.activities.documents import DocumentActivities
 from boxoffice.orders.activities.email import EmailActivities
 from boxoffice.orders.activities.inventory import InventoryActivities
 from boxoffice.orders.activities.payments import PaymentActivities, make_stripe_client
 from boxoffice.orders.activities.refunds import RefundActivities
 from boxoffice.orders.activities.tickets import TicketActivities
+from boxoffice.orders.client import OrderClient
 from boxoffice.orders.tickets.codes import signer_from_settings
 from boxoffice.orders.workflow.late_payment import RefundLatePayment
 from boxoffice.orders.workflow.purchase import PurchaseWorkflow
 
 QUEUE_KINDS = ("purchases", "payments", "fulfilment")
+#: Every workflow the purchases queue runs (the replay tests replay each one's histories).
+PURCHASES_WORKFLOWS = [
+    PurchaseWorkflow,
+    RefundLatePayment,
+    EventCancellationWorkflow,
+    EventPostponementWorkflow,
+]
 log = logging.getLogger("boxoffice.worker")
 
 
@@ -58,16 +69,21 @@ def build_workers(
             settings.max_tickets_per_buyer_per_event,
             settings.max_unpaid_tickets_per_client,
         )
+        # The event-wide runs act on each order through its own run, as support does.
+        lifecycle = LifecycleActivities(sessions, OrderClient(client, settings))
         workers.append(
             Worker(
                 client,
                 task_queue=settings.task_queue_purchases,
-                workflows=[PurchaseWorkflow, RefundLatePayment],
+                workflows=PURCHASES_WORKFLOWS,
                 activities=[
                     inventory.reserve_seats,
                     inventory.release_seats,
                     inventory.record_status,
                     inventory.record_hold_expiry,
+                    lifecycle.next_orders,
+                    lifecycle.settle_order,
+                    lifecycle.finish_run,
                 ],
                 graceful_shutdown_timeout=grace,
                 interceptors=interceptors,
@@ -113,6 +129,7 @@ def build_workers(
             settings.public_base_url,
             order_token_secret(settings),
         )
+        notices = NoticeActivities(sessions, settings.smtp_url, settings.mail_from)
         workers.append(
             Worker(
                 client,
@@ -123,6 +140,7 @@ def build_workers(
                     storage.store_tickets_pdf,
                     email.email_tickets,
                     email.resend_tickets_email,
+                    notices.notify_buyer,
                 ],
                 graceful_shutdown_timeout=grace,
                 interceptors=interceptors,

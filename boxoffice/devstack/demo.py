@@ -53,8 +53,8 @@ async def _seed(database_url: str) -> DemoEvent:
                     starts_at=datetime(day.year, day.month, day.day, 19, 0, tzinfo=UTC),
                     refund_cutoff_hours=48,
                     ticket_types=[
-                        (name, price, currency, capacity, None)
-                        for name, price, currency, capacity in DEMO_TICKET_TYPES
+                        {"name": name, "price": price, "currency": currency, "capacity": cap}
+                        for name, price, currency, cap in DEMO_TICKET_TYPES
                     ],
                 )
                 print(f"boxoffice dev: seeded the demo event {DEMO_EVENT_NAME!r}", flush=True)

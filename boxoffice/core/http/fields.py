@@ -39,7 +39,7 @@ Name = Annotated[str, visible_text(200)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 
-def _a_number(value: object) -> object:
+def a_number(value: object) -> object:
     """JSON `"1"` and `true` are not numbers, though lax validation would take them; `1.0`
     is one (JSON Schema's integer)."""
     if isinstance(value, bool | str):
@@ -48,7 +48,7 @@ def _a_number(value: object) -> object:
 
 
 #: A whole number as JSON sends it.
-Whole = Annotated[int, BeforeValidator(_a_number)]
+Whole = Annotated[int, BeforeValidator(a_number)]
 
 
 class Strict(BaseModel):

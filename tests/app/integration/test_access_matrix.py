@@ -75,6 +75,17 @@ RULES: dict[tuple[str, str], dict[Caller, Expect] | str] = {
     ("GET", "/events"): PUBLIC,
     ("GET", "/events/{event_id}"): PUBLIC,
     ("POST", "/events"): staff("admin"),
+    ("GET", "/admin/events/{event_id}"): staff("admin"),
+    ("GET", "/events/{event_id}/report"): staff("admin"),
+    ("PATCH", "/events/{event_id}"): staff("admin"),
+    ("DELETE", "/events/{event_id}"): staff("admin"),
+    ("POST", "/events/{event_id}/ticket-types"): staff("admin"),
+    ("PATCH", "/events/{event_id}/ticket-types/{type_id}"): staff("admin"),
+    ("POST", "/events/{event_id}/addons"): staff("admin"),
+    ("PATCH", "/events/{event_id}/addons/{addon_id}"): staff("admin"),
+    ("POST", "/events/{event_id}/cancel"): staff("admin"),
+    ("GET", "/events/{event_id}/cancellation"): staff("admin"),
+    ("POST", "/events/{event_id}/postpone"): staff("admin"),
     ("POST", "/orders"): PUBLIC,  # guest checkout
     ("GET", "/orders/{order_id}"): ORDER,
     ("POST", "/orders/{order_id}/payment"): ORDER,
@@ -123,6 +134,7 @@ class World:
     guest_token_of: dict[str, str]
     orders: dict[str, str]  # owner → order id
     event_id: str
+    type_id: str
 
 
 @pytest.fixture(scope="module")
@@ -161,6 +173,7 @@ async def world(stack: Stack) -> World:
         guest_token_of={guest_order["id"]: guest_order["access_token"]},
         orders={"alice": alice_order["id"], "guest": guest_order["id"]},
         event_id=event["id"],
+        type_id=event["ticket_types"][0]["id"],
     )
 
 
@@ -195,6 +208,8 @@ async def test_access(
         path.replace("{order_id}", order_id)
         .replace("{event_id}", world.event_id)
         .replace("{action}", "retry")
+        .replace("{type_id}", world.type_id)
+        .replace("{addon_id}", "00000000-0000-4000-8000-000000000000")
     )
     async with httpx.AsyncClient(base_url=stack.api_url, trust_env=False, timeout=60) as http:
         in_url = caller == "guest-in-url"
@@ -203,7 +218,7 @@ async def test_access(
             url,
             params={"token": world.guest_token_of[world.orders["guest"]]} if in_url else None,
             headers=world.headers[caller],
-            json={"unexpected": 1} if method == "POST" else None,
+            json={"unexpected": 1} if method in ("POST", "PATCH") else None,
         )
     if expect == "ok":
         assert response.status_code not in (401, 403), response.text
