@@ -26,6 +26,7 @@ SIZES = (
     "open_holds",
     "open_hold_seconds",
     "scale_out_orders",
+    "cancel_orders",
 )
 
 

@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCENARIOS = ("reservation", "pipeline", "flash_sale", "hot_row", "scale_out", "open_holds")
+SCENARIOS = (
+    "reservation",
+    "pipeline",
+    "flash_sale",
+    "hot_row",
+    "scale_out",
+    "open_holds",
+    "event_cancel",
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,8 @@ class Options:
     fresh_workers_for_holds: bool = True
     #: Scenario 6: orders per configuration.
     scale_out_orders: int = 200
+    #: Scenario 7: completed orders of the event that is cancelled.
+    cancel_orders: int = 2_000
     #: Upper bound on any one wait (a pipeline draining, seats coming back).
     max_wait_seconds: float = 600
 
@@ -77,6 +87,7 @@ def preset(mode: str) -> Options:
             open_hold_seconds=10,
             fresh_workers_for_holds=False,
             scale_out_orders=15,
+            cancel_orders=40,
             max_wait_seconds=120,
         )
     if mode == "tiny":
@@ -97,6 +108,7 @@ def preset(mode: str) -> Options:
             open_hold_seconds=3,
             fresh_workers_for_holds=False,
             scale_out_orders=3,
+            cancel_orders=4,
             max_wait_seconds=90,
         )
     raise ValueError(f"unknown mode {mode!r}")

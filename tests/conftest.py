@@ -32,7 +32,7 @@ from boxoffice.devstack.ports import free_port
 from boxoffice.worker import QUEUE_KINDS, build_workers, running
 
 WEBHOOK_SECRET = "whsec_boxoffice_tests"
-pytest_plugins = ["tests.service_fixtures"]
+pytest_plugins = ["tests.service_fixtures", "tests.commands"]
 
 #: Test tiers, each a folder name inside a domain's tests (tests/orders/workflow/...) and a
 #: marker of the same name: `pytest -m workflow` runs one tier across every domain.

@@ -3,6 +3,7 @@ the same data for tools instead."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -10,10 +11,15 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+#: Columns when the output is not a terminal (a pipe, a file): rich would take 80 and fold
+#: ids and amounts in half, where a reader or grep then cannot find them.
+PIPE_WIDTH = 200
+
 
 def console() -> Console:
     # Made per call, so it writes where stdout is now (a test's capture, a pipe).
-    return Console(highlight=False, soft_wrap=True)
+    tty = sys.stdout.isatty()
+    return Console(highlight=False, soft_wrap=True, width=None if tty else PIPE_WIDTH)
 
 
 def cell(value: Any) -> str:

@@ -11,8 +11,7 @@ from boxoffice.orders.tickets.pdf import format_price
 def receipt_text(
     items: list[dict[str, Any]], addons: list[dict[str, Any]], total: int, currency: str
 ) -> str:
-    lines = [(f"{i['quantity']} x {i['name']}", i["quantity"] * i["unit_price"]) for i in items]
-    lines += [(f"{a['quantity']} x {a['name']}", a["quantity"] * a["unit_price"]) for a in addons]
+    lines = [_line(line, "Ticket") for line in items] + [_line(a, "Add-on") for a in addons]
     width = max([len(label) for label, _ in lines] + [len("Total")])
     rows = [f"  {label:<{width}}  {format_price(amount, currency)}" for label, amount in lines]
     rows.append(f"  {'Total':<{width}}  {format_price(total, currency)}")

@@ -21,6 +21,9 @@ class Sizes:
     abandoned_holds: int
     model_examples: int
     model_steps: int
+    #: An event cancelled under kills: its completed orders, and its held ones.
+    cancel_completed: int
+    cancel_held: int
     #: Whether a seat back later than `RELEASE_BOUND` after its hold's expiry is a violation.
     #: The issue asks for "within seconds" in `make chaos`; in `make test` the lag is only
     #: reported, as speed is judged by benchmarks, never by the test suite.
@@ -38,6 +41,8 @@ SHORT = Sizes(
     abandoned_holds=40,
     model_examples=2,
     model_steps=8,
+    cancel_completed=10,
+    cancel_held=3,
     judge_release_lag=False,
 )
 FULL = Sizes(
@@ -51,6 +56,8 @@ FULL = Sizes(
     abandoned_holds=1000,
     model_examples=25,
     model_steps=20,
+    cancel_completed=80,
+    cancel_held=20,
     judge_release_lag=True,
 )
 

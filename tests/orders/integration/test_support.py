@@ -8,21 +8,18 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
 import stripe
 from sqlalchemy import text
 from temporalio.worker import Worker
-from typer.testing import CliRunner, Result
 
-from boxoffice.cli import app
-from boxoffice.core.settings import DEV_STACK_FILE, command_settings
+from boxoffice.core.settings import DEV_STACK_FILE
 from boxoffice.devstack.ports import free_port
 from boxoffice.orders.client import pipeline_config
 from boxoffice.worker import build_workers, running
+from tests.commands import cli
 from tests.conftest import Stack
 from tests.purchases import (
     available,
@@ -32,32 +29,6 @@ from tests.purchases import (
     start_order,
     wait_for_status,
 )
-
-
-@pytest.fixture
-def cli_env(stack: Stack) -> Iterator[dict[str, str]]:
-    """The environment `boxoffice orders` reads its settings from, as support would set it."""
-    env = {
-        "DATABASE_URL": stack.settings.database_url or "",
-        "TEMPORAL_ADDRESS": stack.settings.temporal_address,
-        # Where the stack's generated payload encryption key is: support reads and writes
-        # workflow payloads with the same key as the API and the workers.
-        "DATA_DIR": str(stack.settings.data_dir),
-        "BOXOFFICE_ACTOR": "grace@support",
-    }
-    command_settings.cache_clear()
-    yield env
-    command_settings.cache_clear()
-
-
-async def cli(env: dict[str, str], *args: str) -> Result:
-    """Run the CLI as a person would (its own event loop, so on a thread of its own)."""
-
-    def invoke() -> Result:
-        command_settings.cache_clear()
-        return CliRunner().invoke(app, list(args), env=env)
-
-    return await asyncio.to_thread(invoke)
 
 
 async def _order_with_broken_storage(stack: Stack) -> tuple[str, str, list[Worker]]:
