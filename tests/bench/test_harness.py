@@ -45,6 +45,10 @@ def test_tiny_benchmark_runs_every_scenario_and_sells_no_seat_twice(tmp_path: Pa
     assert flash["holding_orders"] == seats == flash["paid_orders_stripe"]
     assert flash["answers"]["statuses"].get("409", 0) > 0  # the losers were refused
 
+    cancel = report["scenarios"]["event_cancel"]
+    orders = report["options"]["cancel_orders"]
+    assert cancel["refunded"] == cancel["emails"] == cancel["completed_before"] == orders
+
     baselines = [row for row in report["rows"] if row["baseline"] is not None]
     assert any(row["scenario"] == "reservation" for row in baselines)
 
