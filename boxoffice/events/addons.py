@@ -12,8 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from boxoffice.core.errors import ErrorKind
 from boxoffice.events import repository
-from boxoffice.events.domain import DUPLICATE_ADDON_NAMES, EventError
-from boxoffice.events.editing import apply_changes, locked_event, refuse_if_final
+from boxoffice.events.domain import EventError
+from boxoffice.events.editing import (
+    apply_changes,
+    locked_event,
+    refuse_if_final,
+    refuse_taken_addon_name,
+)
 from boxoffice.events.schemas import AddonCreate, AddonUpdate, EventAdmin
 from boxoffice.events.service import check_addons, organiser_view
 
@@ -28,9 +33,7 @@ class AddonEditing:
             refuse_if_final(event)
             types = await repository.types_of(session, [event.id], hidden=True)
             check_addons([body], {tt.currency for tt in types})
-            existing = await repository.addons_of(session, [event.id], hidden=True)
-            if body.name in {addon.name for addon in existing}:
-                raise EventError(ErrorKind.REFUSED, DUPLICATE_ADDON_NAMES)
+            await refuse_taken_addon_name(session, event.id, body.name)
             added = repository.add_addon(session, event.id, **body.model_dump())
             await session.flush()
             repository.audit(
@@ -49,9 +52,7 @@ class AddonEditing:
             if addon is None:
                 raise EventError(ErrorKind.NOT_FOUND, f"No add-on {addon_id} in event {event_id}.")
             if "name" in sent and sent["name"] != addon.name:
-                others = await repository.addons_of(session, [event.id], hidden=True)
-                if sent["name"] in {other.name for other in others}:
-                    raise EventError(ErrorKind.REFUSED, DUPLICATE_ADDON_NAMES)
+                await refuse_taken_addon_name(session, event.id, sent["name"])
             changes: dict[str, Any] = {}
             stock = sent.pop("stock", None)
             if stock is not None and stock != addon.stock:

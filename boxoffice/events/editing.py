@@ -18,6 +18,7 @@ from boxoffice.core.database.models import Event, TicketType
 from boxoffice.core.errors import ErrorKind
 from boxoffice.events import repository
 from boxoffice.events.domain import (
+    DUPLICATE_ADDON_NAMES,
     DUPLICATE_TYPE_NAMES,
     EventError,
     EventStatus,
@@ -61,9 +62,7 @@ class EventEditing:
         async with self._sessions() as session, session.begin():
             event = await locked_event(session, event_id)
             refuse_if_final(event)
-            names = {tt.name for tt in await repository.types_of(session, [event.id], hidden=True)}
-            if body.name in names:
-                raise EventError(ErrorKind.REFUSED, DUPLICATE_TYPE_NAMES)
+            await refuse_taken_type_name(session, event.id, body.name)
             added = repository.add_type(session, event.id, **type_fields(body))  # type: ignore[arg-type]
             await session.flush()
             repository.audit(
@@ -84,9 +83,7 @@ class EventEditing:
                     ErrorKind.NOT_FOUND, f"No ticket type {type_id} in event {event_id}."
                 )
             if "name" in sent and sent["name"] != tt.name:
-                others = await repository.types_of(session, [event.id], hidden=True)
-                if sent["name"] in {other.name for other in others}:
-                    raise EventError(ErrorKind.REFUSED, DUPLICATE_TYPE_NAMES)
+                await refuse_taken_type_name(session, event.id, sent["name"])
             check_window(
                 sent.get("on_sale_from", tt.on_sale_from),
                 sent.get("on_sale_until", tt.on_sale_until),
@@ -146,6 +143,19 @@ async def locked_event(session: AsyncSession, event_id: uuid.UUID) -> Event:
     if event is None:
         raise no_such_event(event_id)
     return event
+
+
+async def refuse_taken_type_name(session: AsyncSession, event_id: uuid.UUID, name: str) -> None:
+    """Names are unique within an event (a UNIQUE constraint): say so, rather than fail."""
+    types = await repository.types_of(session, [event_id], hidden=True)
+    if name in {tt.name for tt in types}:
+        raise EventError(ErrorKind.REFUSED, DUPLICATE_TYPE_NAMES)
+
+
+async def refuse_taken_addon_name(session: AsyncSession, event_id: uuid.UUID, name: str) -> None:
+    addons = await repository.addons_of(session, [event_id], hidden=True)
+    if name in {addon.name for addon in addons}:
+        raise EventError(ErrorKind.REFUSED, DUPLICATE_ADDON_NAMES)
 
 
 def refuse_if_final(event: Event) -> None:

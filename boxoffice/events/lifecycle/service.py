@@ -28,6 +28,7 @@ from boxoffice.core.settings import Settings
 from boxoffice.core.temporal import search_attributes as sa
 from boxoffice.events import repository
 from boxoffice.events.domain import EventError, EventStatus, no_such_event
+from boxoffice.events.editing import locked_event
 from boxoffice.events.lifecycle import progress
 from boxoffice.events.lifecycle.messages import CANCEL, POSTPONE, EventRun
 from boxoffice.events.lifecycle.schemas import (
@@ -82,7 +83,7 @@ class EventLifecycle:
                 'be undone), or "dry_run": true to see what would happen.',
             )
         async with self._sessions() as session, session.begin():
-            event = await _locked(session, event_id)
+            event = await locked_event(session, event_id)
             already = event.status == EventStatus.CANCELLED
             if not already:
                 _refuse_cancel(event)
@@ -143,7 +144,7 @@ class EventLifecycle:
         if body.starts_at <= now:
             raise EventError(ErrorKind.INVALID, "starts_at: the new date must be in the future.")
         async with self._sessions() as session, session.begin():
-            event = await _locked(session, event_id)
+            event = await locked_event(session, event_id)
             again = event.status == EventStatus.POSTPONED and event.starts_at == body.starts_at
             if not again:
                 _refuse_postpone(event, body)
@@ -198,13 +199,6 @@ class EventLifecycle:
 
 async def _event(session: AsyncSession, event_id: uuid.UUID) -> Event:
     event = await repository.readable(session, event_id, drafts=True)
-    if event is None:
-        raise no_such_event(event_id)
-    return event
-
-
-async def _locked(session: AsyncSession, event_id: uuid.UUID) -> Event:
-    event = await repository.locked(session, event_id)
     if event is None:
         raise no_such_event(event_id)
     return event
