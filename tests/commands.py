@@ -44,11 +44,16 @@ async def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> Resu
     return await asyncio.to_thread(invoke)
 
 
+def own_output(result: Result) -> str:
+    """What the command itself printed: the in-process API's and workers' log lines (a JSON
+    object a line, with a timestamp and a logger) share this process's stdout; left out."""
+    return "".join(
+        line
+        for line in result.stdout.splitlines(keepends=True)
+        if not (line.startswith('{"timestamp": ') and '"logger": ' in line)
+    )
+
+
 def json_output(result: Result) -> Any:
-    """The JSON document a `--json` command printed: the in-process API's and workers' log
-    lines (one JSON object a line) share this process's stdout, so the document is the last
-    part that starts on a line of its own with `{` or `[`."""
-    lines = result.stdout.splitlines()
-    starts = [n for n, line in enumerate(lines) if line in ("{", "[") or line in ("{}", "[]")]
-    assert starts, result.output
-    return json.loads("\n".join(lines[starts[-1] :]))
+    """The JSON document a `--json` command printed."""
+    return json.loads(own_output(result))
