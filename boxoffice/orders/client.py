@@ -186,9 +186,15 @@ class OrderClient:
 
     # --- support's updates ---------------------------------------------------------------
 
-    async def support_cancel(self, order_id: str, action: SupportAction) -> CancelResult:
+    async def support_cancel(
+        self, order_id: str, action: SupportAction, update_id: str | None = None
+    ) -> CancelResult:
+        """`update_id`: the same id asked again attaches to the first cancel (its result once
+        it is done) instead of sending another."""
         handle = self._handle(order_id)
-        return await self._ask(handle.execute_update(PurchaseWorkflow.support_cancel, action))
+        return await self._ask(
+            handle.execute_update(PurchaseWorkflow.support_cancel, action, id=update_id)
+        )
 
     async def refund(self, order_id: str, action: SupportAction) -> CancelResult:
         return await self._ask(

@@ -7,10 +7,12 @@ history shows its refund; a postponement is the `event_moved` signal."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -18,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 from boxoffice.core.database.models import EventRunOrder, Order
 from boxoffice.core.errors import ErrorKind
 from boxoffice.events.lifecycle.messages import (
+    ACTING,
     CANCEL,
     FAILED,
     SKIPPED,
@@ -31,6 +34,12 @@ from boxoffice.orders.client import OrderClient
 from boxoffice.orders.domain import FINAL, HELD, PAID, OrderError, OrderStatus
 from boxoffice.orders.messages import EventMoved, SupportAction
 
+T = TypeVar("T")
+#: How often a settling order says it is alive; its heartbeat timeout is a few times this.
+HEARTBEAT_SECONDS = 5.0
+#: How long one ask of an order's run is waited for before it is asked again (a refund waits
+#: for Stripe; the order's own run retries that).
+_ANSWER_SECONDS = 120.0
 #: An order's end -> what the run did to it.
 _OUTCOME_OF: dict[str, str] = {
     OrderStatus.REFUNDED: "refunded",
@@ -49,6 +58,17 @@ _NEXT = text(
     ORDER BY o.id LIMIT :limit
     """
 )
+
+
+async def _heartbeating(work: Coroutine[Any, Any, T]) -> T:
+    """Await `work`, telling Temporal every few seconds that this worker is alive: a killed
+    worker's order is then handed to another within the heartbeat timeout, not the step's."""
+    task = asyncio.ensure_future(work)
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_SECONDS)
+        if done:
+            return task.result()
+        activity.heartbeat()
 
 
 class LifecycleActivities:
@@ -76,36 +96,59 @@ class LifecycleActivities:
 
     @activity.defn(name="settle_event_order")
     async def settle_order(self, task: OrderTask) -> OrderOutcome:
-        """Act on one order, once per run: the outcome recorded first is the one returned."""
-        async with self._sessions() as session:
-            done = await session.get(EventRunOrder, (task.run.run_id, task.order_id))
-        if done is not None:
-            return OrderOutcome(task.order_id, done.outcome, done.detail)
-        outcome = await (self._cancel(task) if task.run.kind == CANCEL else self._move(task))
+        """Act on one order, once per run: the outcome recorded first is the one returned.
+
+        The order is marked `acting` before it is asked, so an attempt that finds it ended
+        knows whether an earlier attempt of this run ended it (its buyer must hear how) or it
+        had ended by itself (nothing to tell)."""
+        run = task.run
+        async with self._sessions() as session, session.begin():
+            done = await session.get(EventRunOrder, (run.run_id, task.order_id))
+            if done is not None and done.outcome != ACTING:
+                return OrderOutcome(task.order_id, done.outcome, done.detail)
+            acted_before = done is not None
+            if done is None:
+                session.add(
+                    EventRunOrder(run_id=run.run_id, order_id=task.order_id, outcome=ACTING)
+                )
+        outcome = await _heartbeating(
+            self._cancel(task, acted_before) if run.kind == CANCEL else self._move(task)
+        )
         async with self._sessions() as session, session.begin():
             await session.execute(
-                insert(EventRunOrder)
-                .values(
-                    run_id=task.run.run_id,
-                    order_id=task.order_id,
-                    outcome=outcome.outcome,
-                    detail=outcome.detail,
+                update(EventRunOrder)
+                .where(
+                    EventRunOrder.run_id == run.run_id,
+                    EventRunOrder.order_id == task.order_id,
+                    EventRunOrder.outcome == ACTING,
                 )
-                .on_conflict_do_nothing(index_elements=["run_id", "order_id"])
+                .values(outcome=outcome.outcome, detail=outcome.detail)
             )
-            recorded = await session.get(EventRunOrder, (task.run.run_id, task.order_id))
+            recorded = await session.get(
+                EventRunOrder, (run.run_id, task.order_id), populate_existing=True
+            )
             assert recorded is not None
             return OrderOutcome(task.order_id, recorded.outcome, recorded.detail)
 
-    async def _cancel(self, task: OrderTask) -> OrderOutcome:
+    async def _cancel(self, task: OrderTask, acted_before: bool) -> OrderOutcome:
         action = SupportAction(actor=task.run.actor, reason=task.run.reason)
         try:
-            result = await self._client.support_cancel(task.order_id, action)
+            # One update id per run: a retry attaches to the cancel already asked for (an
+            # update lost with a restarted server is asked again), and the wait is bounded so
+            # a lost answer is asked again rather than waited on until the activity times out.
+            result = await asyncio.wait_for(
+                self._client.support_cancel(task.order_id, action, update_id=task.run.run_id),
+                timeout=_ANSWER_SECONDS,
+            )
+        except TimeoutError:
+            raise ApplicationError(f"order {task.order_id}: no answer yet; asking again") from None
         except OrderError as refused:
             if refused.kind == ErrorKind.UNAVAILABLE:
                 raise  # Temporal is away: Temporal retries this activity
             status = await self._status(task.order_id)
             if status in FINAL:
+                if acted_before:  # this run's earlier attempt ended it: say how
+                    return OrderOutcome(task.order_id, _OUTCOME_OF.get(status, status))
                 return OrderOutcome(task.order_id, SKIPPED, refused.message)
             if (await self._client.progress(task.order_id)).status == OrderStatus.PENDING:
                 # Its seats were just taken and its run has not heard yet: ask again soon.

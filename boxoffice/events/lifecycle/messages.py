@@ -12,6 +12,8 @@ POSTPONE = "postpone"
 #: Outcomes whose buyer gets no email: the order had ended meanwhile.
 SKIPPED = "skipped"
 FAILED = "failed"
+#: Recorded before an order is asked, replaced by its outcome once it answers.
+ACTING = "acting"
 
 
 @dataclass

@@ -17,7 +17,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from boxoffice.core.temporal import search_attributes as sa
-    from boxoffice.events.lifecycle.activities import LifecycleActivities
+    from boxoffice.events.lifecycle.activities import HEARTBEAT_SECONDS, LifecycleActivities
     from boxoffice.events.lifecycle.messages import (
         FAILED,
         SKIPPED,
@@ -98,6 +98,8 @@ class _EventRun:
             LifecycleActivities.settle_order,
             task,
             start_to_close_timeout=_ORDER_STEP,
+            # A killed worker's order goes to another in seconds, not after the whole step.
+            heartbeat_timeout=timedelta(seconds=HEARTBEAT_SECONDS * 6),
             retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
         )
         if outcome.outcome != SKIPPED:
