@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from boxoffice.core.database.models import Event, EventRunOrder
+from boxoffice.core.mail import mask_email, one_line, parse_smtp_url, send_email
 from boxoffice.events.domain import EventStatus
 from boxoffice.events.lifecycle.messages import CANCEL, FAILED, EventRun, OrderTask
-from boxoffice.orders.activities.email import mask_email, one_line, parse_smtp_url, send_email
 from boxoffice.orders.messages import Done
 from boxoffice.orders.repository import orders
 from boxoffice.orders.tickets.pdf import format_price, format_starts_at

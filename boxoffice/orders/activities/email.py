@@ -11,9 +11,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import quote
 
-import aiosmtplib
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,6 +21,7 @@ from temporalio.exceptions import ApplicationError
 
 from boxoffice.auth.order_tokens import order_token
 from boxoffice.core.database.models import Email, Ticket
+from boxoffice.core.mail import mask_email, one_line, parse_smtp_url, send_email
 from boxoffice.core.s3 import read_object, tickets_pdf_key
 from boxoffice.orders.domain import PAID, OrderStatus
 from boxoffice.orders.messages import EmailSent, OrderRef, ResendInput
@@ -32,53 +32,7 @@ from boxoffice.orders.tickets.pdf import format_starts_at
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-SMTP_TIMEOUT_SECONDS = 30
 _SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-
-
-@dataclass(frozen=True)
-class SmtpServer:
-    hostname: str
-    port: int
-    username: str | None = None
-    password: str | None = None
-    use_tls: bool = False
-    start_tls: bool = False
-
-
-def parse_smtp_url(url: str) -> SmtpServer:
-    """`smtp://[user:pass@]host[:port][?starttls=true]`, or `smtps://` for implicit TLS."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("smtp", "smtps"):
-        raise ValueError(f"SMTP URL must start with smtp:// or smtps://, not {parts.scheme!r}")
-    implicit_tls = parts.scheme == "smtps"
-    flag = parse_qs(parts.query).get("starttls", ["false"])[-1].lower()
-    start_tls = flag in ("1", "true", "yes")
-    if implicit_tls and start_tls:
-        raise ValueError("smtps:// already uses TLS; starttls applies to smtp:// only")
-    return SmtpServer(
-        hostname=parts.hostname or "localhost",
-        port=parts.port or (465 if implicit_tls else 587 if start_tls else 25),
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
-        use_tls=implicit_tls,
-        start_tls=start_tls,
-    )
-
-
-async def send_email(smtp_url: str, message: EmailMessage) -> None:
-    """Send one message; envelope sender and recipients come from its headers."""
-    server = parse_smtp_url(smtp_url)
-    await aiosmtplib.send(
-        message,
-        hostname=server.hostname,
-        port=server.port,
-        username=server.username,
-        password=server.password,
-        use_tls=server.use_tls,
-        start_tls=server.start_tls,
-        timeout=SMTP_TIMEOUT_SECONDS,
-    )
 
 
 def tickets_message_id(order_id: str, resend: int = 0) -> str:
@@ -93,12 +47,6 @@ def tickets_message_id(order_id: str, resend: int = 0) -> str:
     )
     suffix = f".resend{resend}" if resend else ""
     return f"<tickets.{local}{suffix}@boxoffice>"
-
-
-def mask_email(address: str) -> str:
-    """`j***@example.com`: enough to tell buyers apart in logs, not enough to write to them."""
-    local, at, domain = address.partition("@")
-    return f"{local[:1]}***{at}{domain}"
 
 
 @dataclass(frozen=True)
@@ -262,8 +210,3 @@ async def _record(
         .values(message_id=message_id, order_id=order_id, kind=kind, recipient=recipient)
         .on_conflict_do_nothing(index_elements=["message_id"])
     )
-
-
-def one_line(text: str) -> str:
-    """Header text from user input: line breaks would be refused (or worse, injected)."""
-    return " ".join(text.split())
