@@ -10,8 +10,9 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from boxoffice.core.settings_web import STRIPE_JS, WebSettings
 from boxoffice.core.temporal.encryption.keys import choose_current_key_id, parse_keys
 
 #: Stripe key used against the local emulator, which accepts any key.
@@ -27,10 +28,12 @@ ABUSE_LIMITS_OFF: dict[str, int] = {
     "max_unpaid_tickets_per_client": 0,
     "rate_limit_payments_per_client": 0,
     "max_payment_attempts_per_order": 0,
+    "rate_limit_account_links_per_client": 0,
+    "rate_limit_sign_ins_per_client": 0,
 }
 
 
-class Settings(BaseSettings):
+class Settings(WebSettings):
     """Every knob of the system. Unset embedded parts (database, Stripe, S3, SMTP) are started by
     `make dev` and by the tests; setting one points the system at a real service instead."""
 
@@ -256,6 +259,15 @@ class Settings(BaseSettings):
 
     def stripe_key(self) -> str:
         return self.stripe_api_key.get_secret_value() if self.stripe_api_key else LOCAL_STRIPE_KEY
+
+    @property
+    def stripe_js(self) -> str:
+        """The Stripe.js the checkout page loads (`settings_web.WebSettings.stripe_js_url`)."""
+        if self.stripe_js_url:
+            return self.stripe_js_url
+        if self.stripe_api_key is None and self.stripe_api_base:
+            return f"{self.stripe_api_base.rstrip('/')}/js.stripe.com/v3/"
+        return STRIPE_JS
 
 
 def _is_loopback_origin(origin: str) -> bool:
