@@ -36,7 +36,7 @@ pytest_plugins = ["tests.service_fixtures", "tests.commands"]
 
 #: Test tiers, each a folder name inside a domain's tests (tests/orders/workflow/...) and a
 #: marker of the same name: `pytest -m workflow` runs one tier across every domain.
-TIERS = ("unit", "workflow", "replay", "integration", "chaos", "bench")
+TIERS = ("unit", "workflow", "replay", "integration", "chaos", "bench", "browser")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
