@@ -1,6 +1,7 @@
 """The tables, one module per part of the schema; everything is importable from here, and
 Alembic compares `Base.metadata` with the migrations."""
 
+from boxoffice.core.database.models.accounts import Account, AccountLink, AccountSession
 from boxoffice.core.database.models.audit import AuditEntry
 from boxoffice.core.database.models.base import READABLE_FROM, READABLE_UNTIL, Base
 from boxoffice.core.database.models.catalogue import Addon, Event, TicketType
@@ -24,6 +25,9 @@ from boxoffice.core.database.models.tickets import Scan, Ticket
 __all__ = [
     "READABLE_FROM",
     "READABLE_UNTIL",
+    "Account",
+    "AccountLink",
+    "AccountSession",
     "Addon",
     "AddonHold",
     "Admission",
