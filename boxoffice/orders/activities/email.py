@@ -6,12 +6,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from dataclasses import dataclass
-from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -21,12 +17,13 @@ from temporalio.exceptions import ApplicationError
 
 from boxoffice.auth.order_tokens import order_token
 from boxoffice.core.database.models import Email, Ticket
-from boxoffice.core.mail import mask_email, one_line, parse_smtp_url, send_email
+from boxoffice.core.mail import mask_email, parse_smtp_url, send_email
 from boxoffice.core.s3 import read_object, tickets_pdf_key
 from boxoffice.orders.domain import PAID, OrderStatus
 from boxoffice.orders.messages import EmailSent, OrderRef, ResendInput
-from boxoffice.orders.receipt import receipt_text
+from boxoffice.orders.receipt import order_receipt
 from boxoffice.orders.repository import orders
+from boxoffice.orders.tickets.mail import TicketsMail, tickets_links, tickets_message
 from boxoffice.orders.tickets.pdf import format_starts_at
 
 if TYPE_CHECKING:
@@ -49,22 +46,6 @@ def tickets_message_id(order_id: str, resend: int = 0) -> str:
     return f"<tickets.{local}{suffix}@boxoffice>"
 
 
-@dataclass(frozen=True)
-class _TicketsMail:
-    order_id: str
-    buyer_name: str
-    buyer_email: str
-    event_name: str
-    venue: str
-    starts_at: str
-    ticket_count: int
-    pdf_key: str
-    # An account's order: its link needs the account, not a guest token.
-    has_account: bool = False
-    # What was bought (tickets and add-ons) and charged.
-    receipt: str = ""
-
-
 class EmailActivities:
     def __init__(
         self,
@@ -83,7 +64,7 @@ class EmailActivities:
         self._smtp_url = smtp_url
         self._mail_from = mail_from
         self._public_base_url = public_base_url.rstrip("/")
-        # The download link carries the order's guest token: the mail is the buyer's proof.
+        # A guest's links carry the order's token: the mail is the buyer's proof.
         self._order_token_secret = order_token_secret
 
     @activity.defn(name="email_tickets")
@@ -123,7 +104,7 @@ class EmailActivities:
 
     async def _send(
         self, order_id: str, message_id: str, to: str | None
-    ) -> tuple[_TicketsMail, str]:
+    ) -> tuple[TicketsMail, str]:
         mail = await self._load(order_id)
         pdf = await asyncio.to_thread(read_object, self._s3, self._bucket, mail.pdf_key)
         if pdf is None:
@@ -132,7 +113,7 @@ class EmailActivities:
         await send_email(self._smtp_url, self._message(mail, message_id, pdf, recipient))
         return mail, recipient
 
-    async def _load(self, order_id: str) -> _TicketsMail:
+    async def _load(self, order_id: str) -> TicketsMail:
         async with self._sessions() as s, s.begin():
             order, event = await orders.with_event(s, order_id)
             if order.status not in PAID:
@@ -148,7 +129,7 @@ class EmailActivities:
                 raise ApplicationError(
                     f"order {order_id} has no valid tickets", type="NoTickets", non_retryable=True
                 )
-            return _TicketsMail(
+            return TicketsMail(
                 order_id=order.id,
                 buyer_name=order.buyer_name,
                 buyer_email=order.buyer_email,
@@ -158,47 +139,23 @@ class EmailActivities:
                 ticket_count=ticket_count,
                 pdf_key=order.tickets_pdf_key or tickets_pdf_key(order.id),
                 has_account=order.owner_sub is not None,
-                receipt=receipt_text(
+                receipt=order_receipt(
                     order.items, order.addons or [], order.total_amount, order.currency
                 ),
             )
 
     def _message(
-        self, mail: _TicketsMail, message_id: str, pdf: bytes, recipient: str
+        self, mail: TicketsMail, message_id: str, pdf: bytes, recipient: str
     ) -> EmailMessage:
-        message = EmailMessage()
-        message["From"] = self._mail_from
-        message["To"] = Address(display_name=one_line(mail.buyer_name), addr_spec=recipient)
-        message["Subject"] = f"Your tickets: {one_line(mail.event_name)}"
-        message["Date"] = formatdate(usegmt=True)
-        message["Message-ID"] = message_id
-        one = mail.ticket_count == 1
-        what = "is your ticket" if one else f"are your {mail.ticket_count} tickets"
-        attached = (
-            "It is attached as a PDF."
-            if one
-            else "They are attached as a PDF, one page per ticket."
+        token = None if mail.has_account else order_token(self._order_token_secret, mail.order_id)
+        return tickets_message(
+            mail,
+            tickets_links(self._public_base_url, mail.order_id, token),
+            mail_from=self._mail_from,
+            recipient=recipient,
+            message_id=message_id,
+            pdf=pdf,
         )
-        them = "it" if one else "them"
-        link = f"{self._public_base_url}/orders/{quote(mail.order_id, safe='')}/tickets.pdf"
-        if mail.has_account:
-            again = f"Download {them} again while signed in to your account: {link}"
-        else:
-            token = order_token(self._order_token_secret, mail.order_id)
-            again = f"Download {them} again: {link}?token={token}"
-        message.set_content(
-            f"Hello {mail.buyer_name},\n\n"
-            f"Here {what} for {mail.event_name}\n"
-            f"at {mail.venue}, {mail.starts_at}.\n\n"
-            f"{attached} Show the QR code at the entrance;\n"
-            "each ticket lets one person in, once.\n\n"
-            f"{again}\n\n"
-            f"Order {mail.order_id}:\n{mail.receipt}"
-        )
-        message.add_attachment(
-            pdf, maintype="application", subtype="pdf", filename=f"tickets-{mail.order_id}.pdf"
-        )
-        return message
 
 
 async def _record(

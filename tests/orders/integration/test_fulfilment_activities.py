@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from boxoffice.auth.order_tokens import order_token
 from boxoffice.core.database.models import Email, Event, Hold, Order, Ticket, TicketType
 from boxoffice.core.s3 import ensure_bucket, read_object, tickets_pdf_key
 from boxoffice.core.settings import Settings
@@ -280,6 +281,11 @@ async def test_email_twice_delivers_one_message_id_and_one_record(
     text = body.get_content()
     assert "3 tickets" in text
     assert f"{PUBLIC_BASE_URL}/orders/{order.id}/tickets.pdf" in text
+    token = order_token(b"order-token-secret-for-tests", order.id)
+    page = f"{PUBLIC_BASE_URL}/shop/orders/{order.id}?token={token}"
+    assert f"See your order: {page}" in text
+    html = message.get_body(preferencelist=("html",))
+    assert html is not None and f'href="{page}"' in html.get_content()
     attachments = list(message.iter_attachments())
     assert [a.get_content_type() for a in attachments] == ["application/pdf"]
     assert attachments[0].get_content().startswith(b"%PDF-")
