@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from boxoffice.core.database.models import Addon, Event, TicketType
 from boxoffice.core.errors import ErrorKind
 from boxoffice.core.http.fields import Money
-from boxoffice.events import repository
+from boxoffice.events import availability, repository
+from boxoffice.events.availability import Seats
 from boxoffice.events.domain import (
     DUPLICATE_ADDON_NAMES,
     DUPLICATE_TYPE_NAMES,
@@ -60,6 +61,24 @@ class EventService:
                 raise no_such_event(event_id)
             (shown,) = await public_events(session, [event])
         return shown
+
+    async def shop_page(self, limit: int) -> list[tuple[EventPublic, Seats | None]]:
+        """The first `limit` listed events, each with what the list says of its seats."""
+        async with self._sessions() as session:
+            events = await public_events(session, await repository.page(session, None, limit))
+            held = await availability.held_unpaid(session, [e.id for e in events])
+        now = datetime.now(UTC)
+        return [
+            (event, availability.event_state(availability.seats_of(event, held, now).values()))
+            for event in events
+        ]
+
+    async def shop_event(self, event_id: uuid.UUID) -> tuple[EventPublic, dict[uuid.UUID, Seats]]:
+        """An event as buyers see it, with the state of each ticket type's seats."""
+        event = await self.event(event_id)
+        async with self._sessions() as session:
+            held = await availability.held_unpaid(session, [event.id])
+        return event, availability.seats_of(event, held, datetime.now(UTC))
 
     async def for_organiser(self, event_id: uuid.UUID) -> EventAdmin:
         async with self._sessions() as session:
