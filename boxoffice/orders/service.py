@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,13 +21,24 @@ from boxoffice.orders.admission.sold_out_memo import SoldOutMemo
 from boxoffice.orders.admission.turns import AdmissionTurns
 from boxoffice.orders.client import OrderClient
 from boxoffice.orders.creation import CreateOutcome, OrderCreation, Requester
-from boxoffice.orders.domain import OrderError
+from boxoffice.orders.domain import OrderError, buyer_refund_refusal, checked_in_refusal
 from boxoffice.orders.messages import CancelRequest, PayResult
-from boxoffice.orders.repository.read_model import load_order
+from boxoffice.orders.repository.read_model import checked_in_count, load_order
 from boxoffice.orders.schemas import OrderCreate, OrderPublic
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+
+@dataclass(frozen=True)
+class RefundTerms:
+    """Whether the buyer may cancel a paid order now, by the rule the order's run applies:
+    `refusal` says why not (None: they may), `deadline` until when they may, `used` whether
+    a ticket got someone in already."""
+
+    deadline: datetime | None
+    refusal: str | None
+    used: bool
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,18 @@ class OrderService:
             order = await load_order(session, order_id)
         assert order is not None
         return order
+
+    async def refund_terms(self, order_id: str) -> RefundTerms:
+        """The order's refund terms as its run holds them (a postponement moves them)."""
+        progress = await self._client.progress(order_id)
+        async with self._sessions() as session:
+            used = await checked_in_count(session, order_id)
+        refusal = (
+            checked_in_refusal(order_id, used)
+            if used
+            else buyer_refund_refusal(datetime.now(UTC), progress.refund_deadline)
+        )
+        return RefundTerms(progress.refund_deadline, refusal, used > 0)
 
     async def tickets_pdf(self, order_id: str) -> bytes:
         async with self._sessions() as session:

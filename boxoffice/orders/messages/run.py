@@ -123,6 +123,9 @@ class OrderProgress:
     hold_expires_at: datetime | None
     payment_attempts: int
     last_error: str | None
+    #: Until when the buyer may cancel a paid order (moved by a postponement); None before
+    #: the reservation.
+    refund_deadline: datetime | None = None
 
 
 @dataclass

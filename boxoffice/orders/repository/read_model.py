@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.core.database.models import Order, Ticket
@@ -51,3 +51,11 @@ async def load_order(session: AsyncSession, order_id: str) -> OrderPublic | None
         created_at=order.created_at,
         updated_at=order.updated_at,
     )
+
+
+async def checked_in_count(session: AsyncSession, order_id: str) -> int:
+    """How many of the order's tickets got someone in at the door."""
+    used = await session.scalar(
+        select(func.count()).where(Ticket.order_id == order_id, Ticket.checked_in_at.is_not(None))
+    )
+    return int(used or 0)

@@ -141,6 +141,9 @@ class PurchaseWorkflow(FulfilmentSteps):
             hold_expires_at=self._holding.expires_at,
             payment_attempts=self._payment.attempts,
             last_error=self._last_error,
+            refund_deadline=(
+                self._reservation.refund_deadline if self._reservation is not None else None
+            ),
         )
 
     # --- support's messages (each says who and why) --------------------------------------
