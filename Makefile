@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dev test lint format fuzz chaos bench
+.PHONY: help venv dev test lint format fuzz chaos bench messages
 
 help:
 	@echo "make dev     start everything on embedded services (API :8000, Temporal UI :8233)"
@@ -17,6 +17,7 @@ help:
 	@echo "make fuzz    a long schemathesis run against the API as every role"
 	@echo "make chaos   kill workers, Temporal and Postgres, break Stripe, S3 and SMTP; check invariants"
 	@echo "make bench   the flash-sale benchmark beside same-run baselines (ARGS=--quick: ~1 min)"
+	@echo "make messages  collect the pages' texts into each language's .po file (then translate)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -58,3 +59,11 @@ chaos: $(STAMP)
 # Starts its own stack on free ports; results go to bench/results/. ARGS=--quick, --full, ...
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
+
+# The storefront's texts: extract them from the templates and pages, and merge them into each
+# language's catalogue, whose new entries then need a translation (boxoffice/storefront/locale).
+LOCALE_DIR := boxoffice/storefront/locale
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F $(LOCALE_DIR)/babel.cfg -k gettext:2 -k N_ --no-location \
+		-o $(LOCALE_DIR)/messages.pot .
+	$(BIN)/pybabel update -i $(LOCALE_DIR)/messages.pot -d $(LOCALE_DIR) --no-fuzzy-matching

@@ -14,6 +14,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from boxoffice import storefront
+from boxoffice.accounts.service import AccountService
 from boxoffice.auth.order_tokens import order_token_secret
 from boxoffice.auth.rate_limit import RateLimiter
 from boxoffice.auth.tokens import TokenVerifier
@@ -45,6 +47,7 @@ from boxoffice.orders import api as orders
 from boxoffice.orders import webhooks
 from boxoffice.orders.admission.sold_out_memo import SoldOutMemo
 from boxoffice.orders.admission.turns import AdmissionTurns
+from boxoffice.orders.card_tokens import CardTokens
 from boxoffice.orders.client import OrderClient
 from boxoffice.orders.service import OrderService
 from boxoffice.orders.tickets.codes import public_keys_from_settings
@@ -71,6 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.addon_editing = AddonEditing(app.state.sessions)
         app.state.event_lifecycle = EventLifecycle(app.state.sessions, app.state.temporal, settings)
         app.state.order_client = OrderClient(app.state.temporal, settings)
+        app.state.card_tokens = CardTokens(settings)
+        app.state.accounts = AccountService(app.state.sessions, settings)
         app.state.orders = OrderService(
             app.state.sessions,
             app.state.order_client,
@@ -112,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_orders.router)
     app.include_router(gate.router)
     app.include_router(codec.router)
+    storefront.install(app, settings)
     app.state.metrics = metrics
     app.state.sold_out = SoldOutMemo(settings.sold_out_memory_seconds)
     app.state.catalogue = CatalogueCache(settings.catalogue_cache_seconds)

@@ -126,7 +126,7 @@ async def _admit(
     if guest_token is not None:
         if not token_matches(request.app.state.order_token_secret, order_id, guest_token):
             raise _no_such_order(order_id)
-        await _check_guest_order(request, order_id)
+        await check_guest_order(request, order_id)
         return principal
     if principal is None:
         raise HTTPException(
@@ -142,7 +142,7 @@ async def _admit(
     return principal
 
 
-async def _check_guest_order(request: Request, order_id: str) -> None:
+async def check_guest_order(request: Request, order_id: str) -> None:
     """A guest token opens a guest's order only, and only until its event is over (when the
     order's run closes too): after that it is a leaked link, not a buyer."""
     sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions

@@ -63,7 +63,21 @@ def order_rule(caller: Caller, owner: Literal["alice", "guest"], path: str) -> E
     return 401 if caller == "anonymous" else 404
 
 
+#: The storefront's pages take no bearer or X-Order-Token: an order's pages open for the
+#: browser holding its cookie (its account's session, or the guest's order cookie), which no
+#: caller here has, so every caller gets the unknown order's 404; only the email's link
+#: (?token= on the order page itself) gets in, to set that cookie. Their forms and the
+#: checkout's payment need the page's CSRF token first, so a bare request is a 403.
+#: tests/storefront/integration/test_page_access.py checks the cookies themselves.
+def page_order_rule(caller: Caller, owner: Literal["alice", "guest"], path: str) -> Expect:
+    if caller == "guest-in-url" and path == "/shop/orders/{order_id}":
+        return "ok"  # a 303 to the page, with the order's cookie set
+    return 404
+
+
+PAGE_FORM: dict[Caller, Expect] = dict.fromkeys(CALLERS, 403)
 ORDER = "order"
+PAGE_ORDER = "page-order"
 RULES: dict[tuple[str, str], dict[Caller, Expect] | str] = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
@@ -108,6 +122,26 @@ RULES: dict[tuple[str, str], dict[Caller, Expect] | str] = {
     ("POST", "/codec/encode"): staff("support", "admin"),
     ("OPTIONS", "/codec/decode"): PUBLIC,  # a CORS preflight carries no credentials
     ("OPTIONS", "/codec/encode"): PUBLIC,
+    ("GET", "/"): PUBLIC,
+    ("GET", "/shop"): PUBLIC,
+    ("GET", "/shop/events/{event_id}"): PUBLIC,
+    ("POST", "/shop/events/{event_id}/reserve"): PAGE_FORM,
+    ("GET", "/shop/orders/{order_id}"): PAGE_ORDER,
+    ("GET", "/shop/orders/{order_id}/status"): PAGE_ORDER,
+    ("GET", "/shop/orders/{order_id}/checkout"): PAGE_ORDER,
+    ("GET", "/shop/orders/{order_id}/tickets.pdf"): PAGE_ORDER,
+    ("POST", "/shop/orders/{order_id}/pay"): PAGE_FORM,
+    ("POST", "/shop/orders/{order_id}/cancel"): PAGE_FORM,
+    ("GET", "/shop/account"): PUBLIC,  # signed out: to the sign-in page
+    ("GET", "/shop/account/sign-up"): PUBLIC,
+    ("POST", "/shop/account/sign-up"): PAGE_FORM,
+    ("GET", "/shop/account/sign-in"): PUBLIC,
+    ("POST", "/shop/account/sign-in/link"): PAGE_FORM,
+    ("POST", "/shop/account/sign-in/password"): PAGE_FORM,
+    ("GET", "/shop/account/link/{token}"): PUBLIC,
+    ("POST", "/shop/account/link"): PAGE_FORM,
+    ("POST", "/shop/account/sign-out"): PAGE_FORM,
+    ("POST", "/shop/account/password"): PAGE_FORM,
 }
 
 
@@ -180,11 +214,13 @@ async def world(stack: Stack) -> World:
 def _cases() -> list[Any]:
     cases = []
     for (method, path), rule in sorted(RULES.items()):
-        owners: tuple[str | None, ...] = ("alice", "guest") if rule == ORDER else (None,)
+        per_order = rule in (ORDER, PAGE_ORDER)
+        owners: tuple[str | None, ...] = ("alice", "guest") if per_order else (None,)
         for owner in owners:
             for caller in CALLERS:
+                by_order = order_rule if rule == ORDER else page_order_rule
                 expect = (
-                    order_rule(caller, owner, path)  # type: ignore[arg-type]
+                    by_order(caller, owner, path)  # type: ignore[arg-type]
                     if owner is not None
                     else rule[caller]  # type: ignore[index]
                 )
@@ -210,6 +246,7 @@ async def test_access(
         .replace("{action}", "retry")
         .replace("{type_id}", world.type_id)
         .replace("{addon_id}", "00000000-0000-4000-8000-000000000000")
+        .replace("{token}", "not-a-link")
     )
     async with httpx.AsyncClient(base_url=stack.api_url, trust_env=False, timeout=60) as http:
         in_url = caller == "guest-in-url"
@@ -218,6 +255,7 @@ async def test_access(
             url,
             params={"token": world.guest_token_of[world.orders["guest"]]} if in_url else None,
             headers=world.headers[caller],
+            follow_redirects=False,
             json={"unexpected": 1} if method in ("POST", "PATCH") else None,
         )
     if expect == "ok":
