@@ -84,6 +84,8 @@ class Order(Base):
             "status IN (" + ", ".join(f"'{s}'" for s in ROW_STATUSES) + ")",
             name="order_status",
         ),
+        # A verified account's guest orders are joined by address, case-insensitively.
+        Index("ix_orders_buyer_email_lower", text("lower(buyer_email)")),
     )
 
 
