@@ -133,7 +133,8 @@ class AccountService:
 
     async def sign_in_with_password(self, email: str, password: str) -> Account:
         """The account, or BAD_CREDENTIALS alike for an unknown address, an account without a
-        password and a wrong one (each checks one Argon2 hash)."""
+        password and a wrong one (each checks one Argon2 hash). Guest orders bought with the
+        address since the account was verified join it here too, as a link would join them."""
         wrong = AccountError(AccountErrorKind.BAD_CREDENTIALS, "Wrong email or password.")
         if not password or len(password) > PASSWORD_MAX_LENGTH:
             raise wrong
@@ -148,10 +149,14 @@ class AccountService:
                 "Confirm your email address first: open the link we sent you, "
                 "or ask for a new one.",
             )
-        if checked.rehashed is not None:
-            async with self._sessions() as session, session.begin():
+        account = repository.to_account(row)
+        async with self._sessions() as session, session.begin():
+            if checked.rehashed is not None:
                 await repository.set_password_hash(session, row.id, checked.rehashed)
-        return repository.to_account(row)
+            joined = await repository.join_guest_orders(session, account.email, account.subject)
+        if joined:
+            log.info("account %s signed in by password; %d guest orders joined", account.id, joined)
+        return account
 
     async def set_password(self, account_id: uuid.UUID, password: str) -> None:
         check_password(password)

@@ -330,6 +330,23 @@ async def test_password_sign_in_right_wrong_unknown_and_none(
     await refused(AccountErrorKind.NO_SUCH_ACCOUNT, service.set_password(uuid.uuid4(), PASSWORD))
 
 
+async def test_password_sign_in_joins_guest_orders_bought_since(
+    service: AccountService, mail: MailCatcher, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Bought as a guest after the link was used (signed out, same address): the next
+    password sign-in brings the order in; a wrong password brings nothing."""
+    account = await verified(service, mail, PASSWORD)
+    ids = await add_orders(sessions, (account.email.upper(), None), (new_address(), None))
+    await refused(
+        AccountErrorKind.BAD_CREDENTIALS,
+        service.sign_in_with_password(account.email, PASSWORD + "!"),
+    )
+    assert await owners(sessions, ids) == [None, None]
+    assert (await service.sign_in_with_password(account.email, PASSWORD)).id == account.id
+    assert await owners(sessions, ids) == [account.subject, None]
+    assert [o.id for o in await service.orders(account)] == [ids[0]]
+
+
 async def test_a_short_password_at_sign_up_is_refused_before_anything(
     service: AccountService, mail: MailCatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
