@@ -58,6 +58,10 @@ _SESSION_ACCOUNT = text(
 _REVOKE_SESSION = text(
     "UPDATE account_sessions SET revoked_at = now() WHERE token_hash = :hash AND revoked_at IS NULL"
 )
+_REVOKE_OTHER_SESSIONS = text(
+    "UPDATE account_sessions SET revoked_at = now()"
+    " WHERE account_id = :account AND token_hash <> :keep AND revoked_at IS NULL"
+)
 
 
 def _account(row: Sequence[Any]) -> Account:
@@ -149,6 +153,15 @@ async def session_account(session: AsyncSession, token_hash: str) -> Account | N
 
 async def revoke_session(session: AsyncSession, token_hash: str) -> None:
     await session.execute(_REVOKE_SESSION, {"hash": token_hash})
+
+
+async def revoke_other_sessions(
+    session: AsyncSession, account_id: uuid.UUID, keep_token_hash: str
+) -> int:
+    """End every session of the account but the one with `keep_token_hash`; how many."""
+    params = {"account": account_id, "keep": keep_token_hash}
+    result = await session.execute(_REVOKE_OTHER_SESSIONS, params)
+    return int(getattr(result, "rowcount", 0))
 
 
 async def orders_of(session: AsyncSession, subject: str, limit: int) -> Sequence[AccountOrder]:

@@ -158,12 +158,22 @@ class AccountService:
             log.info("account %s signed in by password; %d guest orders joined", account.id, joined)
         return account
 
-    async def set_password(self, account_id: uuid.UUID, password: str) -> None:
+    async def set_password(
+        self, account_id: uuid.UUID, password: str, *, keep_session: str | None = None
+    ) -> None:
+        """Set or change the password. Given the raw cookie of the session doing it, every
+        other session of the account ends: whoever else was signed in (a stolen session, a
+        shared computer) must sign in again."""
         check_password(password)
         password_hash = await self._passwords.hash(password)
         async with self._sessions() as session, session.begin():
             if not await repository.set_password_hash(session, account_id, password_hash):
                 raise _no_such_account()
+            if keep_session is not None:
+                ended = await repository.revoke_other_sessions(
+                    session, account_id, token_hash(keep_session)
+                )
+                log.info("account %s set its password; %d other sessions ended", account_id, ended)
 
     async def start_session(self, account_id: uuid.UUID) -> str:
         """A new signed-in session; the raw value is the cookie, only its hash is kept."""

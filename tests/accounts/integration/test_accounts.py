@@ -379,6 +379,23 @@ async def test_sessions_start_look_up_expire_and_end(
     await refused(AccountErrorKind.NO_SUCH_ACCOUNT, service.start_session(uuid.uuid4()))
 
 
+async def test_setting_a_password_ends_the_other_sessions(
+    service: AccountService, mail: MailCatcher
+) -> None:
+    account = await verified(service, mail, None)
+    other = await verified(service, mail, None)
+    here = await service.start_session(account.id)
+    there = await service.start_session(account.id)
+    elsewhere = await service.start_session(other.id)
+    await service.set_password(account.id, PASSWORD)  # no session named: all kept
+    assert await service.session_account(there) is not None
+    await service.set_password(account.id, "a new password", keep_session=here)
+    assert await service.session_account(there) is None
+    kept = await service.session_account(here)
+    assert kept is not None and kept.id == account.id and kept.has_password
+    assert await service.session_account(elsewhere) is not None  # another account's
+
+
 async def test_a_mail_server_away_is_unavailable_not_a_crash(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
