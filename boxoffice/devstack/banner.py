@@ -35,6 +35,8 @@ def banner(
         "",
         "Boxoffice is running. Ctrl-C stops everything.",
         "",
+        f"  Storefront   {api}/shop   (test cards: 4242424242424242 pays, 4000000000000341 is",
+        "               declined, 4000000000003220 asks for 3-D Secure; any expiry, any CVC)",
         f"  API docs     {api}/docs",
         f"  Temporal UI  {settings.temporal_ui_url}",
         f"  Mail folder  {mail_dir}" if mail_dir else f"  Mail         {settings.smtp_url}",

@@ -157,7 +157,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     env = shop.env
     catalog = i18n.translations(locale)
     env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
-    path = request.url.path
+    # After a form's POST the switcher goes to the shop's front page, not back to the POST.
+    path = request.url.path if request.method == "GET" else "/shop"
     body = env.get_template(template).render(
         request=request,
         locale=locale,
@@ -186,6 +187,9 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
 def finish(request: Request, response: Response) -> None:
     """What every page answer carries: its policy, a new CSRF cookie, a chosen language."""
     response.headers["Content-Security-Policy"] = shop_of(request).policy
+    # Not no-referrer (the API's): with it, browsers send `Origin: null` on our own forms,
+    # and the Origin is half of the CSRF check. Other sites still learn nothing.
+    response.headers["Referrer-Policy"] = "same-origin"
     new = getattr(request.state, "new_csrf", None)
     if new:
         set_cookie(response, request, CSRF_COOKIE, new, path="/")

@@ -184,7 +184,11 @@ async def set_password(request: Request, form: CheckedForm, account: SignedIn) -
     if account is None:
         return redirect(request, f"{ACCOUNT}/sign-in")
     try:
-        await _accounts(request).set_password(account.id, _field(form, "password"))
+        # Every other browser signed in to the account is signed out: a new password is
+        # often set because an old one leaked.
+        await _accounts(request).set_password(
+            account.id, _field(form, "password"), keep_session=request.cookies.get(SESSION_COOKIE)
+        )
     except AccountError as refused:
         orders = await _accounts(request).orders(account)
         error = _refusal(request, refused)
