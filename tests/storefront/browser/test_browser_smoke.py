@@ -1,5 +1,6 @@
-"""The browser harness itself: Chromium reaches the running stack, screenshots are written,
-and the accessibility check fails on what it must."""
+"""The browser harness itself: Chromium shows the running stack's shop at both sizes with no
+serious accessibility violation, screenshots are written, and the accessibility check fails on
+what it must."""
 
 from __future__ import annotations
 
@@ -7,17 +8,26 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.conftest import Stack
+from tests.purchases import create_event
 from tests.storefront.browser.conftest import check_accessibility, screenshot
 
 
-async def test_the_browser_reaches_the_running_stack(stack: Stack, page: Page, phone: Page) -> None:
+async def test_the_shop_in_chromium_on_desktop_and_phone(
+    stack: Stack, page: Page, phone: Page
+) -> None:
+    async with stack.http() as admin:
+        event = await create_event(admin)
     for opened in (page, phone):
-        answer = await opened.goto(f"{stack.api_url}/readyz")
+        answer = await opened.goto(f"{stack.api_url}/")  # redirected to /shop
         assert answer is not None and answer.ok
-        await expect(opened.locator("body")).to_contain_text('"ready":true')
-        shot = await screenshot(opened, "readyz")
+        assert opened.url == f"{stack.api_url}/shop"
+        await expect(opened.get_by_role("heading", level=1)).to_have_text("What is on")
+        link = opened.get_by_role("link", name=event["name"])
+        await expect(link).to_have_attribute("href", f"/shop/events/{event['id']}")
+        await check_accessibility(opened)
+        shot = await screenshot(opened, "shop")
         assert shot.stat().st_size > 0
-    assert shot.name == "readyz-phone.png"
+    assert shot.name == "shop-phone.png"
 
 
 async def test_the_accessibility_check_fails_on_serious_violations(page: Page) -> None:
