@@ -53,13 +53,18 @@ class TicketsLinks:
 def tickets_links(public_base_url: str, order_id: str, guest_token: str | None) -> TicketsLinks:
     """The order page (the shop's, which moves a guest's token into a cookie) and the PDF.
     A guest's links carry the order's token: the mail is the buyer's proof. An account's
-    carry none: the buyer signs in."""
+    carry none: the buyer signs in to the shop, whose session opens the shop's PDF link (the
+    API's would want a bearer token, which a browser following a mail's link has not)."""
     base = public_base_url.rstrip("/")
     order_id = quote(order_id, safe="")
     query = f"?token={quote(guest_token, safe='')}" if guest_token is not None else ""
     return TicketsLinks(
         order_page=f"{base}/shop/orders/{order_id}{query}",
-        pdf=f"{base}/orders/{order_id}/tickets.pdf{query}",
+        pdf=(
+            f"{base}/orders/{order_id}/tickets.pdf{query}"
+            if guest_token is not None
+            else f"{base}/shop/orders/{order_id}/tickets.pdf"
+        ),
     )
 
 

@@ -75,8 +75,9 @@ async def _event_form(
         max_per_buyer=settings.max_tickets_per_buyer_per_event,
         error=error,
         form=form,
-        # A fresh key per form shown: a double submit finds the first order, never a second.
-        key=_field(form, "key") or secrets.token_hex(16),
+        # A fresh key per form shown (after a refusal too: that attempt is settled): a double
+        # submit of one form finds the first order, never a second.
+        key=secrets.token_hex(16),
         name=_field(form, "name") or (account.name if account else "") or "",
         email=_field(form, "email") or (account.email if account else "") or "",
     )

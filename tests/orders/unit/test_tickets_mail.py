@@ -95,7 +95,7 @@ def test_an_accounts_links_carry_no_token() -> None:
     assert "token" not in text and "token" not in html
     assert f'href="{page}"' in html and "Sign in to your account" in html
     assert f"See your order while signed in to your account: {page}\n" in text
-    pdf = f"{BASE}/orders/ord_01/tickets.pdf"
+    pdf = f"{BASE}/shop/orders/ord_01/tickets.pdf"
     assert f"\nDownload them again while signed in to your account: {pdf}\n" in text
 
 
