@@ -15,6 +15,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from fastapi import Request, Response
 
@@ -32,23 +33,27 @@ class Page:
         return '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"'
 
 
+T = TypeVar("T")
+
+
 @dataclass
-class _Entry:
-    page: Page
+class _Entry(Generic[T]):
+    page: T
     expires: float
 
 
-class CatalogueCache:
+class Memo(Generic[T]):
+    """What `render` gave for a key, kept `seconds`; concurrent misses wait for one rendering.
+    The JSON catalogue keeps its pages here, the storefront the events its pages show."""
+
     def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
         self._clock = clock
-        self._entries: dict[Hashable, _Entry] = {}
-        self._rendering: dict[Hashable, asyncio.Future[Page | None]] = {}
+        self._entries: dict[Hashable, _Entry[T]] = {}
+        self._rendering: dict[Hashable, asyncio.Future[T | None]] = {}
 
-    async def page(
-        self, key: Hashable, render: Callable[[], Awaitable[Page | None]]
-    ) -> Page | None:
-        """The page under `key`, rendered by `render` unless a fresh one is kept; None (say, no
+    async def page(self, key: Hashable, render: Callable[[], Awaitable[T | None]]) -> T | None:
+        """The value under `key`, rendered by `render` unless a fresh one is kept; None (say, no
         such event) is never kept."""
         if self.seconds <= 0:
             return await render()
@@ -62,9 +67,7 @@ class CatalogueCache:
         # Shielded: one caller giving up (its client went away) does not cancel the others'.
         return await asyncio.shield(rendering)
 
-    async def _render(
-        self, key: Hashable, render: Callable[[], Awaitable[Page | None]]
-    ) -> Page | None:
+    async def _render(self, key: Hashable, render: Callable[[], Awaitable[T | None]]) -> T | None:
         try:
             page = await render()
             if page is not None:
@@ -73,13 +76,17 @@ class CatalogueCache:
         finally:
             del self._rendering[key]
 
-    def _keep(self, key: Hashable, page: Page) -> None:
+    def _keep(self, key: Hashable, page: T) -> None:
         now = self._clock()
         if len(self._entries) >= MAX_PAGES:
             self._entries = {k: e for k, e in self._entries.items() if e.expires > now}
             if len(self._entries) >= MAX_PAGES:
                 self._entries.pop(next(iter(self._entries)))
         self._entries[key] = _Entry(page, now + self.seconds)
+
+
+class CatalogueCache(Memo[Page]):
+    """The JSON catalogue's pages, answered with ETags."""
 
     def answer(self, request: Request, page: Page) -> Response:
         """200 with the page, or 304 when the client has it already (If-None-Match)."""

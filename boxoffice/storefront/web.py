@@ -6,6 +6,7 @@ services and show what those answer."""
 from __future__ import annotations
 
 import secrets
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,10 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from boxoffice.core.settings import Settings
-from boxoffice.events.availability import SeatState
+from boxoffice.events.availability import Seats, SeatState
+from boxoffice.events.catalogue_cache import Memo
 from boxoffice.events.domain import EventStatus
+from boxoffice.events.schemas import EventPublic
 from boxoffice.orders.domain import OrderStatus
 from boxoffice.storefront import i18n
 
@@ -66,13 +69,22 @@ class CachedStatic(StaticFiles):
         return response
 
 
+#: What the event list and an event's page show, as the event service answered it.
+Listing = list[tuple[EventPublic, Seats | None]]
+ShopEvent = tuple[EventPublic, dict[uuid.UUID, Seats]]
+
+
 @dataclass
 class Shop:
-    """The pages' shared parts, built once per app (`app.state.shop`)."""
+    """The pages' shared parts, built once per app (`app.state.shop`). The catalogue the
+    pages show is kept for CATALOGUE_CACHE_SECONDS per process, as the JSON catalogue is: an
+    on-sale's thousands of page views cost one query a second, not one each."""
 
     settings: Settings
     env: Environment
     policy: str
+    listings: Memo[Listing]
+    events: Memo[ShopEvent]
 
     @classmethod
     def build(cls, settings: Settings) -> Shop:
@@ -84,7 +96,8 @@ class Shop:
             lstrip_blocks=True,
         )
         env.policies["ext.i18n.trimmed"] = True
-        return cls(settings, env, page_policy(settings))
+        seconds = settings.catalogue_cache_seconds
+        return cls(settings, env, page_policy(settings), Memo(seconds), Memo(seconds))
 
 
 def shop_of(request: Request) -> Shop:

@@ -23,7 +23,7 @@ from boxoffice.orders.schemas import OrderCreate
 from boxoffice.orders.service import OrderService
 from boxoffice.storefront.guards import CheckedForm, SignedIn
 from boxoffice.storefront.pages.common import ORDER_COOKIE, not_found, order_path
-from boxoffice.storefront.web import gettext, redirect, render, set_cookie
+from boxoffice.storefront.web import gettext, redirect, render, set_cookie, shop_of
 
 router = APIRouter(include_in_schema=False)
 #: How many events the list shows (the JSON API pages through all of them).
@@ -42,8 +42,9 @@ async def home() -> Response:
 
 @router.get("/shop")
 async def events_page(request: Request, account: SignedIn) -> Response:
-    shown = await _events(request).shop_page(LISTED)
-    return render(request, "events.html", events=shown)
+    events = _events(request)
+    shown = await shop_of(request).listings.page("listing", lambda: events.shop_page(LISTED))
+    return render(request, "events.html", events=shown or [])
 
 
 @router.get("/shop/events/{event_id}")
@@ -58,10 +59,14 @@ async def _event_form(
     error: str | None = None,
     form: FormData | None = None,
 ) -> Response:
+    events = _events(request)
     try:
-        event, seats = await _events(request).shop_event(uuid.UUID(event_id))
+        wanted = uuid.UUID(event_id)
+        found = await shop_of(request).events.page(wanted, lambda: events.shop_event(wanted))
     except (ValueError, DomainError):
         return not_found(request)
+    assert found is not None
+    event, seats = found
     settings = request.app.state.settings
     account = getattr(request.state, "account", None)
     return render(
