@@ -17,6 +17,7 @@ from boxoffice.core.database.models import Event, EventRunOrder
 from boxoffice.core.mail import mask_email, one_line, parse_smtp_url, send_email
 from boxoffice.events.domain import EventStatus
 from boxoffice.events.lifecycle.messages import CANCEL, FAILED, EventRun, OrderTask
+from boxoffice.orders.domain import PAID
 from boxoffice.orders.messages import Done
 from boxoffice.orders.repository import orders
 from boxoffice.orders.tickets.pdf import format_price, format_starts_at
@@ -72,12 +73,18 @@ class NoticeActivities:
             else:
                 message["Subject"] = f"New date: {name}"
                 assert task.run.starts_at is not None and task.run.refund_deadline is not None
-                body = (
+                moved = (
                     f"{name} at {venue} has moved to {format_starts_at(task.run.starts_at)}.\n"
                     f"The organiser says: {task.run.reason}\n\n"
+                )
+                # A buyer whose seats are only held has no tickets and paid nothing yet.
+                body = moved + (
                     "Your tickets stay valid for the new date. If you cannot come, you may "
                     "cancel your order for a refund until "
                     f"{format_starts_at(task.run.refund_deadline)}.\n"
+                    if order.status in PAID
+                    else "Your seats are still held for you until your hold ends: if you pay "
+                    "for them, your tickets are for the new date.\n"
                 )
             message.set_content(greeting + body + f"\nOrder {order.id}\n")
         await send_email(self._smtp_url, message)
