@@ -88,6 +88,12 @@ def event_state(seats: Iterable[Seats]) -> Seats | None:
     return ranked[0] if ranked else None
 
 
+def of_interest(event: EventPublic, seats: Iterable[Seats], now: datetime) -> bool:
+    """Whether buyers' list shows the event: not once it has started, unless a type still
+    sells (at the door); an organiser may not have marked it over yet."""
+    return event.starts_at > now or any(s.state in BUYABLE for s in seats)
+
+
 _HELD_UNPAID = text(
     """
     SELECT h.ticket_type_id, SUM(h.quantity)::int

@@ -68,10 +68,12 @@ class EventService:
             events = await public_events(session, await repository.page(session, None, limit))
             held = await availability.held_unpaid(session, [e.id for e in events])
         now = datetime.now(UTC)
-        return [
-            (event, availability.event_state(availability.seats_of(event, held, now).values()))
-            for event in events
-        ]
+        shown = []
+        for event in events:
+            seats = availability.seats_of(event, held, now).values()
+            if availability.of_interest(event, seats, now):
+                shown.append((event, availability.event_state(seats)))
+        return shown
 
     async def shop_event(self, event_id: uuid.UUID) -> tuple[EventPublic, dict[uuid.UUID, Seats]]:
         """An event as buyers see it, with the state of each ticket type's seats."""
