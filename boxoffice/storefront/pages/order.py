@@ -28,8 +28,11 @@ from boxoffice.storefront.pages.common import (
 from boxoffice.storefront.web import finish, render, set_cookie
 
 router = APIRouter(include_in_schema=False)
-#: While the page waits for these, its script asks again every two seconds.
-_WAITING = frozenset({OrderStatus.PENDING, OrderStatus.PAYING, OrderStatus.PAID})
+#: While the page waits for these, its script asks again every two seconds (a held order's
+#: page too: its hold may end, or another tab pay it, while the buyer looks at it).
+_WAITING = frozenset(
+    {OrderStatus.PENDING, OrderStatus.RESERVED, OrderStatus.PAYING, OrderStatus.PAID}
+)
 
 
 def _orders(request: Request) -> OrderService:
