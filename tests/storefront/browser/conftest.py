@@ -13,12 +13,16 @@ import contextlib
 import os
 import shutil
 from collections.abc import AsyncIterator, Collection
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Browser, Page, ViewportSize, async_playwright
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
+
+from tests.conftest import Stack
+from tests.purchases import create_event
 
 DESKTOP = ViewportSize(width=1280, height=800)
 PHONE = ViewportSize(width=360, height=740)
@@ -29,6 +33,9 @@ TIMEOUT_MS = 15_000
 #: instead of hanging until a timeout on a machine without internet, or passing on one with it.
 LOCAL_ONLY = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"
 FAILING_IMPACTS = ("serious", "critical")
+
+# Playwright's `expect` has a default of its own (5 s), apart from the context's.
+expect.set_options(timeout=TIMEOUT_MS)
 
 _axe = Axe()
 
@@ -59,14 +66,17 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @contextlib.asynccontextmanager
-async def open_page(browser: Browser, *, phone: bool = False) -> AsyncIterator[Page]:
-    """A page in a context of its own (cookies, storage), desktop or phone sized; fails the
-    test on an uncaught JavaScript error. The fixtures use it; a test wanting a second
-    visitor (a guest beside a signed-in buyer) opens one more."""
+async def open_page(
+    browser: Browser, *, phone: bool = False, locale: str = "en-US"
+) -> AsyncIterator[Page]:
+    """A page in a context of its own (cookies, storage), desktop or phone sized, whose
+    browser asks for `locale` (Accept-Language); fails the test on an uncaught JavaScript
+    error. The fixtures use it; a test wanting a second visitor (a guest beside a signed-in
+    buyer) opens one more."""
     options: dict[str, Any] = {"viewport": PHONE if phone else DESKTOP}
     if phone:
         options.update(is_mobile=True, has_touch=True)
-    context = await browser.new_context(locale="en-US", **options)
+    context = await browser.new_context(locale=locale, **options)
     context.set_default_timeout(TIMEOUT_MS)
     page = await context.new_page()
     errors: list[str] = []
@@ -103,10 +113,14 @@ async def screenshot(page: Page, name: str) -> Path:
     return path
 
 
-async def check_accessibility(page: Page, *, ignore: Collection[str] = ()) -> None:
+async def check_accessibility(
+    page: Page, *, ignore: Collection[str] = (), exclude: Collection[str] = ()
+) -> None:
     """axe-core's rules on the page as it is now; fails on serious or critical violations,
-    listing each rule and the elements breaking it. `ignore`: rule ids a test accepts."""
-    results = await _axe.run(page)
+    listing each rule and the elements breaking it. `ignore`: rule ids a test accepts;
+    `exclude`: CSS selectors of parts that are not ours (Stripe's card fields)."""
+    context = {"exclude": list(exclude)} if exclude else None
+    results = await _axe.run(page, context=context)
     violations: list[dict[str, Any]] = [
         found
         for found in results.response["violations"]
@@ -132,3 +146,15 @@ def _describe(violation: dict[str, Any], shown: int = 5) -> str:
     if len(nodes) > shown:
         lines.append(f"  ... and {len(nodes) - shown} more")
     return "\n".join(lines)
+
+
+@pytest.fixture(scope="session")
+async def shop_event(stack: Stack) -> dict[str, Any]:
+    """One event for every test that only buys from it (General: 500 seats, EUR 45.00).
+    It starts in a few hours, so it comes before the many events the other tiers leave (a
+    month ahead) in the shop's list of the first hundred; refunds are allowed until an hour
+    before."""
+    async with stack.http() as admin:
+        return await create_event(
+            admin, capacity=500, starts_in=timedelta(hours=5), refund_cutoff_hours=1
+        )

@@ -4,19 +4,19 @@ what it must."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from playwright.async_api import Page, expect
 
 from tests.conftest import Stack
-from tests.purchases import create_event
 from tests.storefront.browser.conftest import check_accessibility, screenshot
 
 
 async def test_the_shop_in_chromium_on_desktop_and_phone(
-    stack: Stack, page: Page, phone: Page
+    stack: Stack, page: Page, phone: Page, shop_event: dict[str, Any]
 ) -> None:
-    async with stack.http() as admin:
-        event = await create_event(admin)
+    event = shop_event
     for opened in (page, phone):
         answer = await opened.goto(f"{stack.api_url}/")  # redirected to /shop
         assert answer is not None and answer.ok
@@ -35,3 +35,7 @@ async def test_the_accessibility_check_fails_on_serious_violations(page: Page) -
     with pytest.raises(pytest.fail.Exception, match=r"image-alt \(critical\)"):
         await check_accessibility(page)
     await check_accessibility(page, ignore={"image-alt"})
+    await page.set_content(
+        '<html lang="en"><title>t</title><main><div id="theirs"><img src="x.png"></div></main>'
+    )
+    await check_accessibility(page, exclude=["#theirs"])  # a widget that is not ours
