@@ -23,6 +23,8 @@ SIZES = (
     "flash_seats",
     "flash_concurrency",
     "hot_row_orders",
+    "page_views",
+    "page_concurrency",
     "open_holds",
     "open_hold_seconds",
     "scale_out_orders",

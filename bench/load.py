@@ -167,6 +167,26 @@ def http_client(base_url: str, concurrency: int) -> Http:
     return Http(base_url, concurrency)
 
 
+#: What a browser sends with a page's GET (no bearer token: pages are the public's).
+BROWSER_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "en-GB,en;q=0.9",
+    "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) boxoffice-bench",
+}
+
+
+def browser(base_url: str, concurrency: int, timeout: float = 120) -> aiohttp.ClientSession:
+    """Pages as browsers load them: keep-alive connections and the cookies answers set (the
+    CSRF cookie of a first visit goes with each view after it, as on a refresh)."""
+    return aiohttp.ClientSession(
+        base_url,
+        headers=BROWSER_HEADERS,
+        cookie_jar=aiohttp.CookieJar(unsafe=True),  # unsafe: accept cookies from 127.0.0.1
+        connector=aiohttp.TCPConnector(limit=concurrency + 10),
+        timeout=aiohttp.ClientTimeout(total=timeout),
+    )
+
+
 def per_second(times: list[float], origin: float) -> list[int]:
     """How many of `times` fall in each whole second after `origin` (for throughput plots)."""
     if not times:

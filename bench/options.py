@@ -12,6 +12,7 @@ SCENARIOS = (
     "pipeline",
     "flash_sale",
     "hot_row",
+    "event_page",
     "scale_out",
     "open_holds",
     "event_cancel",
@@ -44,6 +45,9 @@ class Options:
     hot_row_orders: int = 500
     hot_row_types: int = 100
     hot_row_sql_updates: int = 5_000
+    #: Scenario 8: views of one event's page (half ours, half the bare page's), and at once.
+    page_views: int = 20_000
+    page_concurrency: int = 200
     #: Scenario 5.
     open_holds: int = 2_000
     #: Longer than opening them all takes (about 12/s here), so all are held at once.
@@ -83,6 +87,7 @@ def preset(mode: str) -> Options:
             flash_seats=20,
             hot_row_orders=40,
             hot_row_sql_updates=500,
+            page_views=2_000,
             open_holds=30,
             open_hold_seconds=10,
             fresh_workers_for_holds=False,
@@ -104,6 +109,8 @@ def preset(mode: str) -> Options:
             hot_row_orders=6,
             hot_row_types=3,
             hot_row_sql_updates=50,
+            page_views=80,
+            page_concurrency=10,
             open_holds=4,
             open_hold_seconds=3,
             fresh_workers_for_holds=False,

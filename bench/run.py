@@ -14,6 +14,7 @@ from bench.plot import write_plot
 from bench.report import machine, table, write_json
 from bench.scenarios import (
     event_cancel,
+    event_page,
     flash_sale,
     hot_row,
     open_holds,
@@ -30,6 +31,7 @@ RUNNERS: dict[str, Callable[[BenchStack], Awaitable[ScenarioResult]]] = {
     "pipeline": pipeline.run,
     "flash_sale": flash_sale.run,
     "hot_row": hot_row.run,
+    "event_page": event_page.run,
     "scale_out": scale_out.run,
     "open_holds": open_holds.run,
     "event_cancel": event_cancel.run,

@@ -49,8 +49,12 @@ def test_tiny_benchmark_runs_every_scenario_and_sells_no_seat_twice(tmp_path: Pa
     orders = report["options"]["cancel_orders"]
     assert cancel["refunded"] == cancel["emails"] == cancel["completed_before"] == orders
 
+    page = report["scenarios"]["event_page"]
+    assert page["ours"]["statuses"] == {"200": page["ours"]["requests"]}
+    assert page["bare"]["statuses"] == {"200": page["bare"]["requests"]}
+
     baselines = [row for row in report["rows"] if row["baseline"] is not None]
-    assert any(row["scenario"] == "reservation" for row in baselines)
+    assert {"reservation", "event_page"} <= {row["scenario"] for row in baselines}
 
     png = json_path.with_suffix(".png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
