@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Buy tickets: every purchase is a durable Temporal workflow.",
         lifespan=lifespan,
     )
+    app.include_router(storefront.FRONT)
     app.include_router(health.router)
     app.include_router(events.router)
     app.include_router(orders.router)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -26,6 +26,7 @@ from boxoffice.events.domain import EventStatus
 from boxoffice.events.schemas import EventPublic
 from boxoffice.orders.domain import OrderStatus
 from boxoffice.storefront import i18n
+from boxoffice.storefront.kept import KeptPages
 
 HERE = Path(__file__).parent
 #: Cookies of the pages. Each is HttpOnly, SameSite=Lax, and Secure when served over https.
@@ -85,6 +86,8 @@ class Shop:
     policy: str
     listings: Memo[Listing]
     events: Memo[ShopEvent]
+    #: Event pages as anyone not signed in sees them, rendered once per `events` reading.
+    pages: KeptPages = field(default_factory=KeptPages)
 
     @classmethod
     def build(cls, settings: Settings) -> Shop:
@@ -164,6 +167,11 @@ def set_cookie(response: Response, request: Request, name: str, value: str, **kw
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
+    return answer(request, page(request, template, csrf_token(request), **context), status_code)
+
+
+def page(request: Request, template: str, csrf: str, **context: Any) -> str:
+    """The HTML of `template` in the request's language, `csrf` in its forms."""
     shop = shop_of(request)
     locale = locale_of(request)
     settings = shop.settings
@@ -172,7 +180,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
     # After a form's POST the switcher goes to the shop's front page, not back to the POST.
     path = request.url.path if request.method == "GET" else "/shop"
-    body = env.get_template(template).render(
+    return env.get_template(template).render(
         request=request,
         locale=locale,
         lang_tag=i18n.TAGS[locale],
@@ -181,7 +189,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             for code in i18n.LOCALES
         ],
         csrf_field=CSRF_FIELD,
-        csrf=csrf_token(request),
+        csrf=csrf,
         account=getattr(request.state, "account", None),
         money=lambda amount, currency: i18n.money(amount, currency, locale),
         when=lambda moment: i18n.when(moment, locale, settings.shop_time_zone),
@@ -192,6 +200,9 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         Seat=SeatState,
         **context,
     )
+
+
+def answer(request: Request, body: str, status_code: int = 200) -> Response:
     response = HTMLResponse(body, status_code=status_code)
     finish(request, response)
     return response

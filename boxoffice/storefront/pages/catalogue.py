@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Mapping
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
@@ -23,7 +24,17 @@ from boxoffice.orders.schemas import OrderCreate
 from boxoffice.orders.service import OrderService
 from boxoffice.storefront.guards import CheckedForm, SignedIn
 from boxoffice.storefront.pages.common import ORDER_COOKIE, not_found, order_path
-from boxoffice.storefront.web import gettext, redirect, render, set_cookie, shop_of
+from boxoffice.storefront.web import (
+    answer,
+    csrf_token,
+    gettext,
+    locale_of,
+    page,
+    redirect,
+    render,
+    set_cookie,
+    shop_of,
+)
 
 router = APIRouter(include_in_schema=False)
 #: How many events the list shows (the JSON API pages through all of them).
@@ -69,23 +80,33 @@ async def _event_form(
     event, seats = found
     settings = request.app.state.settings
     account = getattr(request.state, "account", None)
-    return render(
-        request,
-        "event.html",
-        status_code=status_code,
-        event=event,
-        seats=seats,
-        buyable=BUYABLE,
-        max_per_order=settings.max_tickets_per_order,
-        max_per_buyer=settings.max_tickets_per_buyer_per_event,
-        error=error,
-        form=form,
-        # A fresh key per form shown (after a refusal too: that attempt is settled): a double
-        # submit of one form finds the first order, never a second.
-        key=secrets.token_hex(16),
-        name=_field(form, "name") or (account.name if account else "") or "",
-        email=_field(form, "email") or (account.email if account else "") or "",
-    )
+    # A fresh key per form shown (after a refusal too: that attempt is settled): a double
+    # submit of one form finds the first order, never a second.
+    fresh = {"csrf": csrf_token(request), "key": secrets.token_hex(16)}
+
+    def html(values: Mapping[str, str]) -> str:
+        return page(
+            request,
+            "event.html",
+            values["csrf"],
+            event=event,
+            seats=seats,
+            buyable=BUYABLE,
+            max_per_order=settings.max_tickets_per_order,
+            max_per_buyer=settings.max_tickets_per_buyer_per_event,
+            error=error,
+            form=form,
+            key=values["key"],
+            name=_field(form, "name") or (account.name if account else "") or "",
+            email=_field(form, "email") or (account.email if account else "") or "",
+        )
+
+    if account is None and form is None and error is None:
+        # The page everyone not signed in sees: rendered once per reading of the event.
+        key = (request.url.path, request.method, locale_of(request))
+        body = shop_of(request).pages.body(key, found, html, fresh)
+        return answer(request, body, status_code)
+    return answer(request, html(fresh), status_code)
 
 
 def _field(form: FormData | None, name: str) -> str:
