@@ -16,12 +16,9 @@ WORKDIR /app
 # Dependencies in their own layer, so a code change does not reinstall them. Only the API's
 # and the workers' own: the dev stack (embedded services, test servers) and the gate's picture
 # readers are extras this image leaves out (tests/unit/test_production_imports.py).
-COPY pyproject.toml ./
-RUN mkdir boxoffice \
-    && touch boxoffice/__init__.py \
-    && pip install . \
-    && pip uninstall -y boxoffice \
-    && rm -rf boxoffice build ./*.egg-info
+# The versions are the lock file's (`make lock`), the same ones CI tested.
+COPY pyproject.toml requirements.lock ./
+RUN pip install -r requirements.lock
 
 COPY boxoffice ./boxoffice
 RUN pip install --no-deps . && rm -rf build ./*.egg-info

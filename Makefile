@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dev test lint format fuzz chaos bench messages
+.PHONY: help venv dev test lint format fuzz chaos bench messages lock lock-upgrade
 
 help:
 	@echo "make dev     start everything on embedded services (API :8000, Temporal UI :8233)"
@@ -18,16 +18,31 @@ help:
 	@echo "make chaos   kill workers, Temporal and Postgres, break Stripe, S3 and SMTP; check invariants"
 	@echo "make bench   the flash-sale benchmark beside same-run baselines (ARGS=--quick: ~1 min)"
 	@echo "make messages  collect the pages' texts into each language's .po file (then translate)"
+	@echo "make lock    pin new dependencies in requirements*.lock (make lock-upgrade: all newest)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "Python 3.11 or newer is needed: make PYTHON=python3.11 ..." >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-# The stamp is newer than pyproject.toml once its dependencies are installed.
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e '.[dev]'
+# The stamp is newer than the lock file once the pinned dependencies are installed: every
+# install (this, CI, the Docker image) takes the versions the lock names, not the newest.
+LOCK := requirements-dev.lock
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 -q
+$(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install -r $(LOCK)
+	$(BIN)/python -m pip install --no-deps -e .
 	@touch $@
+
+# After changing dependencies in pyproject.toml: pin the new ones, keep every other pin.
+# `make lock-upgrade` moves every pin to the newest release allowed (then run make test).
+lock: $(BIN)/python
+	$(BIN)/python -m pip install -q 'uv>=0.5'
+	$(UV_COMPILE) $(UV_ARGS) -o requirements.lock
+	$(UV_COMPILE) $(UV_ARGS) --extra dev -o $(LOCK)
+
+lock-upgrade:
+	$(MAKE) lock UV_ARGS=--upgrade
 
 venv: $(STAMP)
 
