@@ -28,8 +28,9 @@ from tests.storefront.browser.shop import (
 async def test_the_hold_runs_out_on_the_checkout_page(
     stack: Stack, embedded_services: Services, page: Page, shop_event: dict[str, Any]
 ) -> None:
-    # An API of its own with an 8-second hold (room for a slow machine to show the checkout); the session's workers run the order, since the
-    # hold's length travels in its run's input.
+    # An API of its own with an 8-second hold (room for a slow machine to show the
+    # checkout); the session's workers run the order, since the hold's length travels
+    # in its run's input.
     short = stack_settings(embedded_services, first_hold_seconds=8, hold_seconds=16)
     with ApiServer(short) as api:
         await page.goto(event_url(api.url, shop_event))
