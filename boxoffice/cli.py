@@ -20,6 +20,7 @@ from boxoffice.core.temporal.search_attributes import REGISTRATION
 from boxoffice.events.lifecycle.cli import events_app
 from boxoffice.gate.cli import gate
 from boxoffice.orders.cli import orders_app
+from boxoffice.orders.reconciliation.cli import reconcile_app
 
 app = typer.Typer(
     help="Boxoffice: a ticket-selling backend where each purchase is a Temporal workflow.",
@@ -32,6 +33,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(temporal_app, name="temporal")
 app.add_typer(orders_app, name="orders")
 app.add_typer(events_app, name="events")
+app.add_typer(reconcile_app, name="reconcile")
 app.command("gate")(gate)
 
 ALL_QUEUES = "purchases,payments,fulfilment"

@@ -37,6 +37,8 @@ from boxoffice.orders.activities.payments import PaymentActivities, make_stripe_
 from boxoffice.orders.activities.refunds import RefundActivities
 from boxoffice.orders.activities.tickets import TicketActivities
 from boxoffice.orders.client import OrderClient
+from boxoffice.orders.reconciliation.activities import ReconciliationActivities
+from boxoffice.orders.reconciliation.workflow import ReconciliationWorkflow
 from boxoffice.orders.tickets.codes import signer_from_settings
 from boxoffice.orders.workflow.late_payment import RefundLatePayment
 from boxoffice.orders.workflow.purchase import PurchaseWorkflow
@@ -48,6 +50,7 @@ PURCHASES_WORKFLOWS = [
     RefundLatePayment,
     EventCancellationWorkflow,
     EventPostponementWorkflow,
+    ReconciliationWorkflow,
 ]
 log = logging.getLogger("boxoffice.worker")
 
@@ -95,6 +98,7 @@ def build_workers(
             sessions, stripe_client, settings.max_tickets_per_buyer_per_event
         )
         refunds = RefundActivities(sessions, stripe_client)
+        reconciliation = ReconciliationActivities(sessions, stripe_client)
         workers.append(
             Worker(
                 client,
@@ -104,6 +108,9 @@ def build_workers(
                     payments.settle_payment,
                     refunds.refund_payment,
                     refunds.refund_stray_payment,
+                    reconciliation.list_stripe_period,
+                    reconciliation.look_up_at_stripe,
+                    reconciliation.read_books,
                 ],
                 max_task_queue_activities_per_second=settings.payments_max_activities_per_second,
                 graceful_shutdown_timeout=grace,
