@@ -28,7 +28,7 @@ from boxoffice.orders.reconciliation.rules import previous_day
 from boxoffice.orders.reconciliation.workflow import ReconciliationWorkflow
 from boxoffice.orders.workflow.late_payment import RefundLatePayment
 
-from .harness import short_config
+from .harness import save_history, short_config
 
 
 class FakeStripeAndBooks:
@@ -93,13 +93,15 @@ async def test_scheduled_run_reports_the_previous_day_and_refunds_a_stray_once(
         ],
     ):
         started = int((await env.get_current_time()).timestamp())
-        report: Report = await env.client.execute_workflow(
+        first = await env.client.start_workflow(
             ReconciliationWorkflow.run,
             ReconcileInput(fix=True, config=config),
             id=f"reconciliation-{uuid.uuid4()}",
             task_queue=queue,
             execution_timeout=timedelta(minutes=5),
         )
+        report: Report = await first.result()
+        await save_history(first, "reconciliation_stray_refunded")
         assert fakes.periods == [previous_day(started)]
         assert report.period == previous_day(started)
         assert fakes.books_asked[0].intent_ids == ["pi_kept", "pi_stray"]
@@ -121,6 +123,7 @@ async def test_scheduled_run_reports_the_previous_day_and_refunds_a_stray_once(
             task_queue=queue,
         )
         again = await handle.result()
+        await save_history(handle, "reconciliation_refund_already_started")
         assert again.period == Period(started - 3600, started)
         assert again.mismatches[0].fixed == "already_started"
         assert fakes.refunded == ["pi_stray"]
