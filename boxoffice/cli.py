@@ -52,14 +52,21 @@ def dev() -> None:
 def worker(
     queues: Annotated[str, typer.Option(help="Comma-separated task queues to serve.")] = ALL_QUEUES,
     processes: Annotated[int, typer.Option(min=1, help="Worker processes (one core each).")] = 1,
+    register_build: Annotated[
+        bool,
+        typer.Option(help="Register WORKER_BUILD_ID with Temporal's worker deployment and exit."),
+    ] = False,
 ) -> None:
-    """Run worker processes for the chosen task queues until SIGTERM or Ctrl-C."""
+    """Run worker processes for the chosen task queues until SIGTERM or Ctrl-C.
+
+    With WORKER_DEPLOYMENT_NAME and WORKER_BUILD_ID set, the workers poll as that version and
+    start only if the build was registered (README: "Deploying new workflow code")."""
     from boxoffice.worker import run_workers
 
     chosen = [q.strip() for q in queues.split(",") if q.strip()]
     if not chosen:
         raise typer.BadParameter("name at least one queue", param_hint="--queues")
-    run_workers(chosen, processes)
+    run_workers(chosen, processes, register=register_build)
 
 
 @app.command()

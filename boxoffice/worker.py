@@ -10,6 +10,7 @@ import asyncio
 import logging
 import multiprocessing
 import signal
+import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
@@ -27,8 +28,21 @@ from boxoffice.core.observability.worker_metrics import expose_worker_metrics
 from boxoffice.core.s3 import ensure_bucket, make_s3_client
 from boxoffice.core.settings import Settings, get_settings
 from boxoffice.core.temporal.client import connect
+from boxoffice.core.temporal.versioning import (
+    VersioningError,
+    check_build,
+    deployment_config,
+    describe_version,
+    task_queue_names,
+    wait_registered,
+    worker_version,
+)
 from boxoffice.events.lifecycle.activities import LifecycleActivities
 from boxoffice.events.lifecycle.notices import NoticeActivities
+from boxoffice.events.lifecycle.versioned import (
+    VersionedEventCancellation,
+    VersionedEventPostponement,
+)
 from boxoffice.events.lifecycle.workflow import EventCancellationWorkflow, EventPostponementWorkflow
 from boxoffice.orders.activities.documents import DocumentActivities
 from boxoffice.orders.activities.email import EmailActivities
@@ -42,6 +56,11 @@ from boxoffice.orders.reconciliation.workflow import ReconciliationWorkflow
 from boxoffice.orders.tickets.codes import signer_from_settings
 from boxoffice.orders.workflow.late_payment import RefundLatePayment
 from boxoffice.orders.workflow.purchase import PurchaseWorkflow
+from boxoffice.orders.workflow.versioned import (
+    VersionedPurchaseWorkflow,
+    VersionedReconciliation,
+    VersionedRefundLatePayment,
+)
 
 QUEUE_KINDS = ("purchases", "payments", "fulfilment")
 #: Every workflow the purchases queue runs (the replay tests replay each one's histories).
@@ -52,17 +71,27 @@ PURCHASES_WORKFLOWS = [
     EventPostponementWorkflow,
     ReconciliationWorkflow,
 ]
+#: The same types for a versioned worker, each declaring PINNED or AUTO_UPGRADE.
+VERSIONED_PURCHASES_WORKFLOWS = [
+    VersionedPurchaseWorkflow,
+    VersionedRefundLatePayment,
+    VersionedEventCancellation,
+    VersionedEventPostponement,
+    VersionedReconciliation,
+]
 log = logging.getLogger("boxoffice.worker")
 
 
 def build_workers(
     client: Client, settings: Settings, queues: Sequence[str], sessions: Any
 ) -> list[Worker]:
-    """One worker per task queue kind, each given the clients its activities need."""
+    """One worker per task queue kind, each given the clients its activities need, all polling
+    as the settings' worker deployment version (unversioned when none is set)."""
     unknown = set(queues) - set(QUEUE_KINDS)
     if unknown:
         raise ValueError(f"unknown queue(s) {sorted(unknown)}; choose from {QUEUE_KINDS}")
     grace = timedelta(seconds=settings.step_timeout_seconds)
+    deployment = deployment_config(settings)
     # Counts what the activities do (local ones included) into this process's metrics.
     interceptors = [MetricsInterceptor()]
     workers: list[Worker] = []
@@ -78,7 +107,7 @@ def build_workers(
             Worker(
                 client,
                 task_queue=settings.task_queue_purchases,
-                workflows=PURCHASES_WORKFLOWS,
+                workflows=VERSIONED_PURCHASES_WORKFLOWS if deployment else PURCHASES_WORKFLOWS,
                 activities=[
                     inventory.reserve_seats,
                     inventory.release_seats,
@@ -90,6 +119,7 @@ def build_workers(
                 ],
                 graceful_shutdown_timeout=grace,
                 interceptors=interceptors,
+                deployment_config=deployment,
             )
         )
     if "payments" in queues:
@@ -115,6 +145,7 @@ def build_workers(
                 max_task_queue_activities_per_second=settings.payments_max_activities_per_second,
                 graceful_shutdown_timeout=grace,
                 interceptors=interceptors,
+                deployment_config=deployment,
             )
         )
     if "fulfilment" in queues:
@@ -151,6 +182,7 @@ def build_workers(
                 ],
                 graceful_shutdown_timeout=grace,
                 interceptors=interceptors,
+                deployment_config=deployment,
             )
         )
     return workers
@@ -164,6 +196,24 @@ async def running(workers: Sequence[Worker]) -> AsyncIterator[None]:
         for worker in workers:
             await stack.enter_async_context(worker)
         yield
+
+
+async def register_build(queues: Sequence[str], settings: Settings | None = None) -> None:
+    """Register this build with the server: its workers poll each queue as the new version
+    until the server lists it there, then stop. A version that is neither current nor ramping
+    is given no tasks, so this runs beside the serving workers of the current build."""
+    settings = settings or get_settings()
+    version = worker_version(settings)
+    if version is None:
+        raise VersioningError("--register-build needs WORKER_DEPLOYMENT_NAME and WORKER_BUILD_ID")
+    engine = create_engine(settings)
+    try:
+        client = await connect(settings)
+        async with running(build_workers(client, settings, queues, session_factory(engine))):
+            await wait_registered(client, version, task_queue_names(settings, queues))
+        log.info("registered %s on %s", describe_version(version), ",".join(queues))
+    finally:
+        await engine.dispose()
 
 
 async def serve(queues: Sequence[str], settings: Settings | None = None) -> None:
@@ -193,11 +243,21 @@ def _serve_in_process(queues: list[str], index: int = 0) -> None:
     asyncio.run(serve(queues))
 
 
-def run_workers(queues: Sequence[str], processes: int = 1) -> None:
-    """Run `processes` worker processes, each serving all `queues`."""
+def run_workers(queues: Sequence[str], processes: int = 1, *, register: bool = False) -> None:
+    """Run `processes` worker processes, each serving all `queues`; with `register`, register
+    this build with Temporal instead and return."""
     if processes < 1:
         raise ValueError("--processes must be at least 1")
     queue_list = list(queues)
+    try:
+        if register:
+            configure_logging(get_settings(), service="worker")
+            asyncio.run(register_build(queue_list))
+            return
+        asyncio.run(check_build(get_settings()))
+    except VersioningError as error:  # a worker that must not start says why in one line
+        print(f"boxoffice worker: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     if processes == 1:
         _serve_in_process(queue_list)
         return
@@ -228,8 +288,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--queues", default=",".join(QUEUE_KINDS))
     parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument("--register-build", action="store_true")
     args = parser.parse_args(argv)
-    run_workers([q.strip() for q in args.queues.split(",") if q.strip()], args.processes)
+    queues = [q.strip() for q in args.queues.split(",") if q.strip()]
+    run_workers(queues, args.processes, register=args.register_build)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from boxoffice.core.settings_deploy import DeploySettings
 from boxoffice.core.settings_web import STRIPE_JS, WebSettings
 from boxoffice.core.temporal.encryption.keys import choose_current_key_id, parse_keys
 
@@ -33,7 +34,7 @@ ABUSE_LIMITS_OFF: dict[str, int] = {
 }
 
 
-class Settings(WebSettings):
+class Settings(WebSettings, DeploySettings):
     """Every knob of the system. Unset embedded parts (database, Stripe, S3, SMTP) are started by
     `make dev` and by the tests; setting one points the system at a real service instead."""
 
