@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dev test lint format fuzz chaos bench messages lock lock-upgrade
+.PHONY: help venv dev test lint format fuzz chaos bench messages lock lock-upgrade k8s
 
 help:
 	@echo "make dev     start everything on embedded services (API :8000, Temporal UI :8233)"
@@ -17,6 +17,7 @@ help:
 	@echo "make fuzz    a long schemathesis run against the API as every role"
 	@echo "make chaos   kill workers, Temporal and Postgres, break Stripe, S3 and SMTP; check invariants"
 	@echo "make bench   the flash-sale benchmark beside same-run baselines (ARGS=--quick: ~1 min)"
+	@echo "make k8s     the Helm chart's manifests for its default values in deploy/rendered/"
 	@echo "make messages  collect the pages' texts into each language's .po file (then translate)"
 	@echo "make lock    pin new dependencies in requirements*.lock (make lock-upgrade: all newest)"
 
@@ -82,3 +83,8 @@ messages: $(STAMP)
 	$(BIN)/pybabel extract -F $(LOCALE_DIR)/babel.cfg -k gettext:2 -k N_ --no-location \
 		-o $(LOCALE_DIR)/messages.pot .
 	$(BIN)/pybabel update -i $(LOCALE_DIR)/messages.pot -d $(LOCALE_DIR) --no-fuzzy-matching
+
+# The Helm chart (deploy/helm/boxoffice) rendered by Helm's engine for its default values, one
+# file per object, each checked against Kubernetes' schemas (not committed). No cluster needed.
+k8s: $(STAMP)
+	$(BIN)/python -m tests.deploy.chart deploy/rendered

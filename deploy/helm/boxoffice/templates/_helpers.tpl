@@ -1,0 +1,143 @@
+{{/* Names, labels and the pod parts every Deployment and Job shares. */}}
+
+{{- define "boxoffice.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Selector labels of one component: (list $ "api"). */}}
+{{- define "boxoffice.selectorLabels" -}}
+{{- $ := index . 0 -}}
+app.kubernetes.io/name: {{ $.Chart.Name }}
+app.kubernetes.io/instance: {{ $.Release.Name }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end -}}
+
+{{- define "boxoffice.labels" -}}
+{{- $ := index . 0 -}}
+{{ include "boxoffice.selectorLabels" . }}
+app.kubernetes.io/part-of: boxoffice
+app.kubernetes.io/version: {{ $.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ $.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{- define "boxoffice.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
+{{- end -}}
+
+{{- define "boxoffice.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- .Values.serviceAccount.name | default (include "boxoffice.fullname" .) -}}
+{{- else -}}
+{{- .Values.serviceAccount.name | default "default" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The bundled Temporal's frontend, named as the official chart names it. */}}
+{{- define "boxoffice.bundledTemporalAddress" -}}
+{{- $fullname := "" -}}
+{{- if .Values.temporal.fullnameOverride -}}
+{{- $fullname = .Values.temporal.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := .Values.temporal.nameOverride | default "temporal" -}}
+{{- if contains $name .Release.Name -}}
+{{- $fullname = .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $fullname = printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- printf "%s-frontend:7233" $fullname -}}
+{{- end -}}
+
+{{/* A setting as the string the environment holds: whole numbers without an exponent (values
+arrive as float64, which Go would print as 1e+06). */}}
+{{- define "boxoffice.envValue" -}}
+{{- if and (kindIs "float64" .) (eq . (floor .)) -}}
+{{- int64 . | toString -}}
+{{- else -}}
+{{- toString . -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Every setting and secret, the same for the API, the workers and the jobs. */}}
+{{- define "boxoffice.env" -}}
+{{- $settings := .Values.settings | default dict -}}
+{{- range $name := keys $settings | sortAlpha }}
+{{- if not (and $.Values.temporal.enabled (eq $name "TEMPORAL_ADDRESS")) }}
+- name: {{ $name }}
+  value: {{ include "boxoffice.envValue" (index $settings $name) | quote }}
+{{- end }}
+{{- end }}
+{{- if .Values.temporal.enabled }}
+- name: TEMPORAL_ADDRESS
+  value: {{ include "boxoffice.bundledTemporalAddress" . | quote }}
+{{- end }}
+{{- $hs256 := eq (toString ($settings.AUTH_MODE | default "hs256")) "hs256" }}
+{{- range $key := .Values.secret.requiredKeys }}
+- name: {{ $key }}
+  valueFrom:
+    secretKeyRef: {name: {{ $.Values.secret.name | quote }}, key: {{ $key }}}
+{{- end }}
+{{- range $key := .Values.secret.optionalKeys }}
+{{- if not (has $key $.Values.secret.requiredKeys) }}
+- name: {{ $key }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $.Values.secret.name | quote }}
+      key: {{ $key }}
+      optional: {{ not (and $hs256 (eq $key "AUTH_SECRET")) }}
+{{- end }}
+{{- end }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* The hook Jobs leave out serviceAccountName: their pre-install run comes before the
+chart's ServiceAccount exists (they need no cloud role: only PostgreSQL and Temporal). */}}
+{{- define "boxoffice.podSecurity" -}}
+automountServiceAccountToken: false
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* DATA_DIR and /tmp: the writable places under a read-only root filesystem. */}}
+{{- define "boxoffice.volumes" -}}
+volumes:
+  - name: data
+    emptyDir: {}
+  - name: tmp
+    emptyDir: {}
+{{- end -}}
+
+{{- define "boxoffice.volumeMounts" -}}
+volumeMounts:
+  - name: data
+    mountPath: {{ .Values.settings.DATA_DIR | default "/data" }}
+  - name: tmp
+    mountPath: /tmp
+{{- end -}}
+
+{{/* Refusals that need two values at once, which values.schema.json cannot compare. */}}
+{{- define "boxoffice.checks" -}}
+{{- $settings := .Values.settings | default dict -}}
+{{- $step := $settings.STEP_TIMEOUT_SECONDS | default 60 | int -}}
+{{- $payment := $settings.PAYMENT_TIMEOUT_SECONDS | default 30 | int -}}
+{{- $longest := max $step $payment -}}
+{{- if le (int .Values.terminationGracePeriodSeconds) $longest -}}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must be longer than the longest activity timeout (%d s: STEP_TIMEOUT_SECONDS %d, PAYMENT_TIMEOUT_SECONDS %d), or stopping workers cut activities off" (int .Values.terminationGracePeriodSeconds) $longest $step $payment) -}}
+{{- end -}}
+{{- if and .Values.api.autoscaling.enabled (gt (int .Values.api.autoscaling.minReplicas) (int .Values.api.autoscaling.maxReplicas)) -}}
+{{- fail (printf "api.autoscaling.minReplicas (%d) is more than maxReplicas (%d)" (int .Values.api.autoscaling.minReplicas) (int .Values.api.autoscaling.maxReplicas)) -}}
+{{- end -}}
+{{- end -}}
