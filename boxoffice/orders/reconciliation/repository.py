@@ -92,5 +92,5 @@ async def read_books(
     named = set(order_ids) | {p.order_id for p in books.payments}
     named |= {r.order_id for r in books.refunds}
     rows = await session.execute(select(Order.id, Order.status).where(Order.id.in_(named)))
-    books.order_status = {order_id: status for order_id, status in rows.tuples()}
+    books.order_status = {order_id: status for order_id, status in rows.all()}
     return books
