@@ -29,6 +29,7 @@ from boxoffice.core.http.outages import install_outage_handlers
 from boxoffice.core.http.security_headers import SecurityHeadersMiddleware
 from boxoffice.core.observability.logging import configure_logging
 from boxoffice.core.observability.metrics import ApiMetrics, HttpMetricsMiddleware
+from boxoffice.core.observability.tracing import configure_tracing, instrument_app
 from boxoffice.core.s3 import make_s3_client
 from boxoffice.core.settings import Settings, get_settings
 from boxoffice.core.temporal.client import connect
@@ -56,6 +57,9 @@ from boxoffice.orders.tickets.codes import public_keys_from_settings
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     metrics = ApiMetrics()
+    # Here rather than in the lifespan, where logging is set up: the tracing middleware must be
+    # in place before the app starts, and the lifespan's Temporal client picks up the tracing.
+    configure_tracing("api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -140,6 +144,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         SecurityHeadersMiddleware, https=settings.public_base_url.startswith("https://")
     )
+    # Outermost of all when tracing is on: a request's span covers everything above.
+    instrument_app(app)
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:

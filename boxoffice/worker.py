@@ -24,6 +24,7 @@ from boxoffice.auth.order_tokens import order_token_secret
 from boxoffice.core.database.engine import create_engine, session_factory
 from boxoffice.core.observability.interceptor import MetricsInterceptor
 from boxoffice.core.observability.logging import configure_logging
+from boxoffice.core.observability.tracing import configure_tracing
 from boxoffice.core.observability.worker_metrics import expose_worker_metrics
 from boxoffice.core.s3 import ensure_bucket, make_s3_client
 from boxoffice.core.settings import Settings, get_settings
@@ -239,6 +240,8 @@ def _serve_in_process(queues: list[str], index: int = 0) -> None:
     """One worker process; `index` (0..N-1 under --processes N) offsets its metrics ports."""
     settings = get_settings()
     configure_logging(settings, service="worker")
+    # Before connecting: the client carries the tracing interceptor to every worker.
+    configure_tracing("worker")
     expose_worker_metrics(settings, index)
     asyncio.run(serve(queues))
 
