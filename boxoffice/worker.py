@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import logging
 import multiprocessing
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -252,15 +253,23 @@ def run_workers(queues: Sequence[str], processes: int = 1, *, register: bool = F
     if processes < 1:
         raise ValueError("--processes must be at least 1")
     queue_list = list(queues)
+    settings = get_settings()
     try:
-        if register:
-            configure_logging(get_settings(), service="worker")
-            asyncio.run(register_build(queue_list))
-            return
-        asyncio.run(check_build(get_settings()))
+        worker_version(settings)
     except VersioningError as error:  # a worker that must not start says why in one line
         print(f"boxoffice worker: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    try:
+        if register:
+            configure_logging(settings, service="worker")
+            asyncio.run(register_build(queue_list))
+            return
+        asyncio.run(check_build(settings))
+    except VersioningError as error:
+        print(f"boxoffice worker: {error}", file=sys.stderr, flush=True)
+        # Not SystemExit: once a Temporal client was made, the SDK runtime's threads may abort
+        # the interpreter as it finalizes (SIGABRT instead of 2, about one run in six here).
+        os._exit(2)
     if processes == 1:
         _serve_in_process(queue_list)
         return
