@@ -38,6 +38,9 @@ def _body(event: dict[str, Any], n: int, payment: str | None) -> dict[str, Any]:
     return body
 
 
+_HELD_OR_LATER = ("reserved", "paying", "paid", "completed")
+
+
 async def _orders(
     http: httpx.AsyncClient, event: dict[str, Any], numbers: range, payment: str | None
 ) -> list[str]:
@@ -46,8 +49,12 @@ async def _orders(
     async def one(n: int) -> str:
         async with limit:
             created = await http.post("/orders", json=_body(event, n, payment))
-            assert created.status_code == 201, created.text
+            # 202: a burst of 200 on two cores can outlast the reservation's wait; the order
+            # is held all the same, which is what this test needs (not a fast answer).
+            assert created.status_code in (201, 202), created.text
             order_id: str = created.json()["id"]
+            if created.status_code == 202:
+                await wait_for_status(http, order_id, *_HELD_OR_LATER, within=120)
             return order_id
 
     return list(await asyncio.gather(*(one(n) for n in numbers)))
