@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from boxoffice.core.settings import command_settings
+from boxoffice.core.command_settings import command_settings
 from boxoffice.core.temporal.search_attributes import REGISTRATION
 
 # events/cli.py's commands with cancel, cancellation and postpone added (lifecycle/cli.py).

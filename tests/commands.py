@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from boxoffice.cli import app
-from boxoffice.core.settings import command_settings
+from boxoffice.core.command_settings import command_settings
 
 if TYPE_CHECKING:
     from tests.conftest import Stack

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
+from boxoffice.core.command_settings import command_settings
 from boxoffice.core.errors import DomainError, ErrorKind
-from boxoffice.core.settings import command_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -67,8 +67,8 @@ def run(work: Callable[[Parts], Awaitable[T]], *, lazy_temporal: bool = False) -
     command works while Temporal is away unless it needs it)."""
     from sqlalchemy.exc import DBAPIError
 
+    from boxoffice.core.command_settings import MissingSetting
     from boxoffice.core.database.engine import create_engine, session_factory
-    from boxoffice.core.settings import MissingSetting
     from boxoffice.core.temporal.client import connect
 
     async def main() -> T:

@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from boxoffice.core.command_settings import DEV_STACK_FILE
 from boxoffice.core.secret_files import load_or_create_secret
-from boxoffice.core.settings import DEV_STACK_FILE, Settings
+from boxoffice.core.settings import Settings
 from boxoffice.devstack import processes, services, stripe_emulator
 from boxoffice.devstack.banner import banner
 from boxoffice.devstack.bucket_copy import restore_bucket, save_bucket
@@ -100,7 +101,7 @@ _ANNOUNCED = (
 
 def _announce(stack: contextlib.ExitStack, data_dir: Path, env: dict[str, str]) -> None:
     """Write where this stack's parts are for `boxoffice` commands run by hand (see
-    `core.settings.command_settings`), readable by this user only; removed on stop."""
+    `core.command_settings`), readable by this user only; removed on stop."""
     path = data_dir / DEV_STACK_FILE
     lines = [f"# pid {os.getpid()}"] + [f"{k}={env[k]}" for k in _ANNOUNCED if k in env]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

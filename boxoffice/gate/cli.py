@@ -21,7 +21,7 @@ import httpx
 import typer
 from pydantic import ValidationError
 
-from boxoffice.core.settings import command_settings
+from boxoffice.core.command_settings import command_settings
 from boxoffice.gate.results import ScanAnswer
 
 _REFUSED, _BAD_INPUT, _UNREACHABLE = 1, 2, 3

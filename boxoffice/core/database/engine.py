@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from boxoffice.core.settings import MissingSetting, Settings
+from boxoffice.core.command_settings import MissingSetting
+from boxoffice.core.settings import Settings
 
 
 def sqlalchemy_url(database_url: str) -> str:

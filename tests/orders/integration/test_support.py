@@ -15,7 +15,7 @@ import stripe
 from sqlalchemy import text
 from temporalio.worker import Worker
 
-from boxoffice.core.settings import DEV_STACK_FILE
+from boxoffice.core.command_settings import DEV_STACK_FILE
 from boxoffice.devstack.ports import free_port
 from boxoffice.orders.client import pipeline_config
 from boxoffice.worker import build_workers, running
