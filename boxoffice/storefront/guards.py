@@ -63,6 +63,15 @@ async def checked_script(request: Request) -> None:
 CheckedForm = Annotated[FormData, Depends(checked_form)]
 
 
+def form_text(form: FormData | None, name: str, *, strip: bool = False) -> str:
+    """A text field of a form ("" when absent or a file), trimmed with `strip` (never a
+    password: its spaces are part of it)."""
+    value = form.get(name) if form is not None else None
+    if not isinstance(value, str):
+        return ""
+    return value.strip() if strip else value
+
+
 async def signed_in(request: Request) -> Account | None:
     """The account of this browser's session, or None; kept on `request.state.account` for
     the page's header."""

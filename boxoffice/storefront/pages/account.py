@@ -5,13 +5,12 @@ for a link answers the same page whether the address has an account or not."""
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
-from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from boxoffice.accounts.domain import AccountError, AccountErrorKind
 from boxoffice.accounts.service import AccountService
 from boxoffice.auth.access import client_address, enforce_rate_limit
-from boxoffice.storefront.guards import CheckedForm, SignedIn
+from boxoffice.storefront.guards import CheckedForm, SignedIn, form_text
 from boxoffice.storefront.web import (
     N_,
     SESSION_COOKIE,
@@ -47,15 +46,6 @@ def _accounts(request: Request) -> AccountService:
     return service
 
 
-def _field(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return (
-        value.strip()
-        if isinstance(value, str) and name != "password"
-        else (value if isinstance(value, str) else "")
-    )
-
-
 def _refusal(request: Request, refused: AccountError) -> str:
     return gettext(request, _SAYS.get(refused.reason, refused.message))
 
@@ -81,7 +71,10 @@ async def sign_up_page(request: Request, account: SignedIn) -> Response:
 @router.post(f"{ACCOUNT}/sign-up")
 async def sign_up(request: Request, form: CheckedForm, account: SignedIn) -> Response:
     settings = request.app.state.settings
-    shown = {"name": _field(form, "name"), "email": _field(form, "email")}
+    shown = {
+        "name": form_text(form, "name", strip=True),
+        "email": form_text(form, "email", strip=True),
+    }
     limited = await _limited(request, "links", settings.rate_limit_account_links_per_client)
     if limited:
         return render(request, "account/sign_up.html", 429, form=shown, error=limited)
@@ -89,7 +82,7 @@ async def sign_up(request: Request, form: CheckedForm, account: SignedIn) -> Res
         await _accounts(request).sign_up(
             shown["email"],
             shown["name"] or None,
-            _field(form, "password") or None,
+            form_text(form, "password") or None,
             locale_of(request),
         )
     except AccountError as refused:
@@ -108,7 +101,7 @@ async def sign_in_page(request: Request, account: SignedIn) -> Response:
 @router.post(f"{ACCOUNT}/sign-in/link")
 async def send_link(request: Request, form: CheckedForm, account: SignedIn) -> Response:
     settings = request.app.state.settings
-    email = _field(form, "email")
+    email = form_text(form, "email", strip=True)
     limited = await _limited(request, "links", settings.rate_limit_account_links_per_client)
     if limited:
         return render(request, "account/sign_in.html", 429, email=email, error=limited)
@@ -123,12 +116,12 @@ async def send_link(request: Request, form: CheckedForm, account: SignedIn) -> R
 @router.post(f"{ACCOUNT}/sign-in/password")
 async def sign_in_with_password(request: Request, form: CheckedForm, account: SignedIn) -> Response:
     settings = request.app.state.settings
-    email = _field(form, "email")
+    email = form_text(form, "email", strip=True)
     limited = await _limited(request, "sign-ins", settings.rate_limit_sign_ins_per_client)
     if limited:
         return render(request, "account/sign_in.html", 429, email=email, error=limited)
     try:
-        signed = await _accounts(request).sign_in_with_password(email, _field(form, "password"))
+        signed = await _accounts(request).sign_in_with_password(email, form_text(form, "password"))
     except AccountError as refused:
         error = _refusal(request, refused)
         return render(request, "account/sign_in.html", 401, email=email, error=error)
@@ -145,7 +138,7 @@ async def link_page(request: Request, token: str, account: SignedIn) -> Response
 @router.post(f"{ACCOUNT}/link")
 async def use_link(request: Request, form: CheckedForm, account: SignedIn) -> Response:
     try:
-        signed = await _accounts(request).use_link(_field(form, "token"))
+        signed = await _accounts(request).use_link(form_text(form, "token", strip=True))
     except AccountError as refused:
         message = _refusal(request, refused)
         return render(
@@ -187,7 +180,9 @@ async def set_password(request: Request, form: CheckedForm, account: SignedIn) -
         # Every other browser signed in to the account is signed out: a new password is
         # often set because an old one leaked.
         await _accounts(request).set_password(
-            account.id, _field(form, "password"), keep_session=request.cookies.get(SESSION_COOKIE)
+            account.id,
+            form_text(form, "password"),
+            keep_session=request.cookies.get(SESSION_COOKIE),
         )
     except AccountError as refused:
         orders = await _accounts(request).orders(account)

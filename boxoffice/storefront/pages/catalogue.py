@@ -22,7 +22,7 @@ from boxoffice.events.service import EventService
 from boxoffice.orders.creation import Requester
 from boxoffice.orders.schemas import OrderCreate
 from boxoffice.orders.service import OrderService
-from boxoffice.storefront.guards import CheckedForm, SignedIn
+from boxoffice.storefront.guards import CheckedForm, SignedIn, form_text
 from boxoffice.storefront.pages.common import ORDER_COOKIE, not_found, order_path
 from boxoffice.storefront.web import (
     answer,
@@ -97,8 +97,8 @@ async def _event_form(
             error=error,
             form=form,
             key=values["key"],
-            name=_field(form, "name") or (account.name if account else "") or "",
-            email=_field(form, "email") or (account.email if account else "") or "",
+            name=form_text(form, "name") or (account.name if account else "") or "",
+            email=form_text(form, "email") or (account.email if account else "") or "",
         )
 
     if account is None and form is None and error is None:
@@ -107,11 +107,6 @@ async def _event_form(
         body = shop_of(request).pages.body(key, found, html, fresh)
         return answer(request, body, status_code)
     return answer(request, html(fresh), status_code)
-
-
-def _field(form: FormData | None, name: str) -> str:
-    value = form.get(name) if form is not None else None
-    return value if isinstance(value, str) else ""
 
 
 def _quantities(form: FormData, prefix: str, field: str) -> list[dict[str, object]]:
@@ -134,7 +129,7 @@ async def reserve(
         "event_id": event_id,
         "items": _quantities(form, "qty-", "ticket_type_id"),
         "addons": _quantities(form, "addon-", "addon_id"),
-        "buyer": {"name": _field(form, "name"), "email": _field(form, "email")},
+        "buyer": {"name": form_text(form, "name"), "email": form_text(form, "email")},
     }
     if not raw["items"] and not raw["addons"]:
         message = gettext(request, "Choose at least one ticket.")
@@ -147,7 +142,7 @@ async def reserve(
     secret = request.app.state.order_token_secret
     client = client_address(request)
     orders: OrderService = request.app.state.orders
-    key = _field(form, "key")
+    key = form_text(form, "key")
     try:
         await enforce_rate_limit(
             request, f"orders:ip:{client}", settings.rate_limit_orders_per_client
