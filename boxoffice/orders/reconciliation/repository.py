@@ -3,7 +3,9 @@ and the statuses of the orders they belong to. Read only."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,12 +13,37 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from boxoffice.core.database.models import Order, PaymentAttempt, Refund, StrayRefund
 from boxoffice.orders.reconciliation.messages import BookPayment, BookRefund, Books, Period
 
+R = TypeVar("R", Refund, StrayRefund)
+
 
 def _bounds(period: Period) -> tuple[datetime, datetime]:
     return (
         datetime.fromtimestamp(period.since, UTC),
         datetime.fromtimestamp(period.until, UTC),
     )
+
+
+async def _refunds(
+    session: AsyncSession,
+    model: type[R],
+    intent_ids: list[str],
+    order_ids: list[str],
+    since: datetime,
+    until: datetime,
+) -> Sequence[R]:
+    """Refund rows (an order's, or stray ones: the same columns) naming these PaymentIntents or
+    orders, or written in the period."""
+    return (
+        await session.scalars(
+            select(model).where(
+                or_(
+                    model.payment_intent_id.in_(intent_ids),
+                    model.order_id.in_(order_ids),
+                    and_(model.created_at >= since, model.created_at < until),
+                )
+            )
+        )
+    ).all()
 
 
 async def read_books(
@@ -41,28 +68,8 @@ async def read_books(
             )
         )
     ).all()
-    refunds = (
-        await session.scalars(
-            select(Refund).where(
-                or_(
-                    Refund.payment_intent_id.in_(intent_ids),
-                    Refund.order_id.in_(order_ids),
-                    and_(Refund.created_at >= since, Refund.created_at < until),
-                )
-            )
-        )
-    ).all()
-    strays = (
-        await session.scalars(
-            select(StrayRefund).where(
-                or_(
-                    StrayRefund.payment_intent_id.in_(intent_ids),
-                    StrayRefund.order_id.in_(order_ids),
-                    and_(StrayRefund.created_at >= since, StrayRefund.created_at < until),
-                )
-            )
-        )
-    ).all()
+    refunds = await _refunds(session, Refund, intent_ids, order_ids, since, until)
+    strays = await _refunds(session, StrayRefund, intent_ids, order_ids, since, until)
     books = Books(
         payments=[
             BookPayment(a.order_id, a.payment_intent_id, a.amount, a.status) for a in attempts
