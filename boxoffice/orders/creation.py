@@ -171,7 +171,7 @@ class OrderCreation:
     async def create(
         self, body: OrderCreate, idempotency_key: str | None, requester: Requester
     ) -> CreateOutcome:
-        self._refuse_if_remembered(body, idempotency_key)
+        self.refuse_if_remembered(body, idempotency_key)
         # A refusal from memory costs no session at all: most requests of a flash sale end here.
         async with self._sessions() as session:
             return await self._admit_and_ask(session, body, idempotency_key, requester)
@@ -188,7 +188,7 @@ class OrderCreation:
         turns = self._turns
         async with turns.turn(body) if turns is not None else contextlib.nullcontext():
             # The type may have sold out while this request waited its turn.
-            self._refuse_if_remembered(body, idempotency_key)
+            self.refuse_if_remembered(body, idempotency_key)
             await admissions.begin_autocommit(session)
             items, addons = await validate_items(session, body, self._settings)
             if idempotency_key is not None:
@@ -230,7 +230,8 @@ class OrderCreation:
             await _withdraw_quietly(session, order_id)
             raise
 
-    def _refuse_if_remembered(self, body: OrderCreate, idempotency_key: str | None) -> None:
+    def refuse_if_remembered(self, body: OrderCreate, idempotency_key: str | None) -> None:
+        """Raise the sold-out refusal when this process saw the type sold out a moment ago."""
         # A keyed request may belong to an order that took the last seats: it is looked up.
         memo = self._memo
         refusal = memo.refusal(body) if memo is not None and idempotency_key is None else None

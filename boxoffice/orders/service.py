@@ -69,6 +69,11 @@ class OrderService:
         self._s3 = s3
         self._creation = OrderCreation(sessions, client, settings, memo, turns)
 
+    def refuse_if_remembered(self, body: OrderCreate, idempotency_key: str | None) -> None:
+        """The door's cheapest refusal: a type this process saw sold out a moment ago (raises
+        `OrderError` SOLD_OUT). Callable before any other work a refusal does not need."""
+        self._creation.refuse_if_remembered(body, idempotency_key)
+
     async def create(
         self, body: OrderCreate, idempotency_key: str | None, requester: Requester
     ) -> CreateOutcome:
