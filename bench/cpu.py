@@ -13,6 +13,7 @@ PARTS = (
     ("bench.bare_temporal", "bare worker"),
     ("bench.mail_sink", "SMTP"),
     ("bench.noop_steps", "no-op steps"),
+    ("bench.naive", "naive worker"),
     ("boxoffice.app", "API"),
     ("boxoffice.worker", "workers"),
     ("multiprocessing", "workers"),  # a pool's spawned processes
@@ -96,13 +97,46 @@ def spent(
     """CPU seconds per part between two snapshots (processes started meanwhile count from zero;
     those the harness stopped count up to their stop). `others on the machine` is the busy
     time none of ours accounts for: other people's work on a shared machine."""
-    used: dict[str, float] = {}
-    for pid, (part, seconds) in after.items():
-        if pid != 0:
-            used[part] = used.get(part, 0.0) + seconds - before.get(pid, (part, 0.0))[1]
+    used = _used(before, after)
     machine = after[0][1] - before[0][1]
     result = {k: round(v, 1) for k, v in sorted(used.items(), key=lambda kv: -kv[1]) if v >= 0.05}
     result["others on the machine"] = round(max(0.0, machine - sum(used.values())), 1)
     result["wall"] = round(wall, 1)
     result["cores"] = float(os.cpu_count() or 1)
     return result
+
+
+def _used(
+    before: dict[int | str, tuple[str, float]], after: dict[int | str, tuple[str, float]]
+) -> dict[str, float]:
+    used: dict[str, float] = {}
+    for pid, (part, seconds) in after.items():
+        if pid != 0:
+            used[part] = used.get(part, 0.0) + seconds - before.get(pid, (part, 0.0))[1]
+    return used
+
+
+def per_purchase(
+    before: dict[int | str, tuple[str, float]],
+    after: dict[int | str, tuple[str, float]],
+    purchases: int,
+    leave_out: tuple[str, ...] = (),
+) -> dict[str, float]:
+    """CPU milliseconds per completed purchase of each part between two snapshots (one side's
+    window), `total` over those parts, and `others on the machine` (not in the total: how busy
+    the shared machine was meanwhile). Parts in `leave_out` (another side's processes, idle
+    in this window) count as neither."""
+    if purchases <= 0:
+        return {}
+    everything = _used(before, after)
+    used = {k: v for k, v in everything.items() if k not in leave_out}
+    machine = after[0][1] - before[0][1]
+    found = {
+        k: round(v * 1000 / purchases, 1)
+        for k, v in sorted(used.items(), key=lambda kv: -kv[1])
+        if v >= 0.005
+    }
+    found["total"] = round(sum(used.values()) * 1000 / purchases, 1)
+    others = max(0.0, machine - sum(everything.values()))
+    found["others on the machine"] = round(others * 1000 / purchases, 1)
+    return found

@@ -15,6 +15,7 @@ import httpx
 from temporalio.client import Client
 
 from bench.load import AUTH_SECRET
+from bench.naive.messages import READY as NAIVE_READY
 from bench.options import Options
 from bench.processes import Child, free_port_run, scrape, total
 from boxoffice.core.database.migrate import upgrade
@@ -49,12 +50,14 @@ class BenchStack:
     extra_workers: Child
     noop_steps: Child
     bare_api: Child
+    naive_worker: Child
     api_url: str = ""
     bare_api_url: str = ""
     api_processes: int = 1
     worker_processes: int = 1
     worker_metrics_base: int = 0
     extra_metrics_base: int = 0
+    naive_metrics_port: int = 0
     settings_overrides: dict[str, str] = field(default_factory=dict)
 
     # --- the API -------------------------------------------------------------------------
@@ -116,6 +119,19 @@ class BenchStack:
             self.tmp,
             ready=lambda: log.exists() and log.read_text().count(NOOP_READY) > before,
         )
+
+    def start_naive_worker(self) -> None:
+        """The naive baseline's worker (`bench.naive.worker`), with its own metrics port."""
+        log = self.naive_worker.log_file
+        before = log.read_text().count(NAIVE_READY) if log.exists() else 0
+        port = free_port()
+        self.naive_worker.start(
+            [sys.executable, "-m", "bench.naive.worker"],
+            {**self.env, "NAIVE_METRICS_PORT": str(port)},
+            self.tmp,
+            ready=lambda: log.exists() and log.read_text().count(NAIVE_READY) > before,
+        )
+        self.naive_metrics_port = port
 
     def add_worker_process(self) -> None:
         """Scale out by one more worker process beside the running pool (as a deployment adds
@@ -240,6 +256,7 @@ async def bench_stack(options: Options) -> AsyncIterator[BenchStack]:
             extra_workers=Child("extra worker", logs / "extra-worker.log"),
             noop_steps=Child("no-op steps", logs / "noop-steps.log"),
             bare_api=Child("bare API", logs / "bare-api.log"),
+            naive_worker=Child("naive worker", logs / "naive-worker.log"),
         )
         bare_worker = Child("bare worker", logs / "bare-worker.log")
         stack.callback(bare_worker.stop)
@@ -247,6 +264,7 @@ async def bench_stack(options: Options) -> AsyncIterator[BenchStack]:
         stack.callback(found.workers.stop)
         stack.callback(found.extra_workers.stop)
         stack.callback(found.noop_steps.stop)
+        stack.callback(found.naive_worker.stop)
         stack.callback(found.api.stop)
         bare_worker.start(
             [sys.executable, "-m", "bench.bare_temporal", temporal_address, BARE_TASK_QUEUE],
