@@ -11,11 +11,11 @@ import httpx
 from boxoffice.core.settings import LOCAL_STRIPE_KEY
 
 
-def succeeded_charges(stripe_base: str, order_ids: set[str]) -> Counter[str]:
-    """Succeeded PaymentIntents per order, for the given orders (by the order_id metadata)."""
+def succeeded_charges(stripe_base: str, order_ids: set[str], key: str = "order_id") -> Counter[str]:
+    """Succeeded PaymentIntents per order, for the given orders (by the `key` metadata)."""
     paid: Counter[str] = Counter()
     for intent in _every(stripe_base, "/v1/payment_intents"):
-        order_id = (intent.get("metadata") or {}).get("order_id")
+        order_id = (intent.get("metadata") or {}).get(key)
         if intent["status"] == "succeeded" and order_id in order_ids:
             paid[order_id] += 1
     return paid

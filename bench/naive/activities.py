@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from bench.naive.messages import Charge, Purchase, Reserved, Stored, Tickets
+from bench.naive.messages import NAIVE_ORDER_KEY, Charge, Purchase, Reserved, Stored, Tickets
 from boxoffice.core.mail import send_email
 from boxoffice.core.s3 import read_object, tickets_pdf_key
 from boxoffice.orders.receipt import order_receipt
@@ -147,7 +147,9 @@ class NaiveActivities:
                 "amount": request.amount,
                 "currency": request.currency.lower(),
                 "payment_method": request.payment_method,
-                "metadata": {"order_id": request.order_id},
+                # Not `order_id`: our API's webhook would take it for one of ours (and refund
+                # it as a late payment once the naive run has closed).
+                "metadata": {NAIVE_ORDER_KEY: request.order_id},
             },
             options={"idempotency_key": f"naive-{request.order_id}"},
         )

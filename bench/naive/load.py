@@ -7,10 +7,12 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from temporalio.api.enums.v1 import EventType
+
 from bench import stripe_check
 from bench.catalogue import CARD, create_event
 from bench.load import LoadResult, closed_loop, http_client
-from bench.naive.messages import TASK_QUEUE, Purchase
+from bench.naive.messages import NAIVE_ORDER_KEY, TASK_QUEUE, Purchase
 from bench.naive.workflow import NaivePurchaseWorkflow
 
 if TYPE_CHECKING:
@@ -54,7 +56,19 @@ async def run_naive(stack: BenchStack, count: int, concurrency: int, label: str)
     return NaiveRun(load, order_ids[: len(load.samples)])
 
 
+async def history_shape(stack: BenchStack, workflow_id: str) -> dict[str, int]:
+    """How many events one purchase's history holds, by type (and `all`): what the server
+    writes per purchase, for the estimate in bench/README.md ("Beyond this machine")."""
+    shape: dict[str, int] = {}
+    history = await stack.temporal.get_workflow_handle(workflow_id).fetch_history()
+    for event in history.events:
+        name = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_").lower()
+        shape[name] = shape.get(name, 0) + 1
+    shape["all"] = len(history.events)
+    return dict(sorted(shape.items()))
+
+
 def charged_once(stack: BenchStack, order_ids: list[str]) -> bool:
     """Every naive order has exactly one succeeded PaymentIntent at the emulator."""
-    paid = stripe_check.succeeded_charges(stack.stripe_base, set(order_ids))
+    paid = stripe_check.succeeded_charges(stack.stripe_base, set(order_ids), NAIVE_ORDER_KEY)
     return all(paid.get(order_id) == 1 for order_id in order_ids)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 TASK_QUEUE = "bench-naive"
 #: The worker prints this once it polls (the harness waits for it).
 READY = "naive worker serving"
+#: The PaymentIntent metadata naming a naive order.
+NAIVE_ORDER_KEY = "naive_order_id"
 
 
 @dataclass

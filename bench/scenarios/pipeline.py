@@ -16,7 +16,7 @@ from bench import cpu, database
 from bench.bare_temporal import buy_bare
 from bench.catalogue import CARD, create_event, order_body
 from bench.load import Http, LoadResult, closed_loop, http_client, per_second
-from bench.naive.load import charged_once, run_naive
+from bench.naive.load import charged_once, history_shape, run_naive
 from bench.outcome import Row, ScenarioResult, Series
 from bench.processes import merged, scrape
 from bench.stack import BARE_TASK_QUEUE, BenchStack
@@ -204,6 +204,7 @@ async def run(stack: BenchStack) -> ScenarioResult:
             "payment_answers": mine.load.statuses(),
             "steps": mine.steps,
             "cpu_ms_per_purchase": mine.cpu_ms,
+            "history_events": await history_shape(stack, mine.order_ids[-1]),
         },
         "naive": {
             "orders": count,
@@ -212,6 +213,7 @@ async def run(stack: BenchStack) -> ScenarioResult:
             "answers": naive.load.statuses(),
             "steps": naive.steps,
             "cpu_ms_per_purchase": naive.cpu_ms,
+            "history_events": await history_shape(stack, naive.order_ids[-1]),
         },
         "bare": baseline.summary(),
     }
