@@ -42,6 +42,10 @@ def parse(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, dict[s
     parser.add_argument(
         "--temporal-db", type=Path, help="Temporal dev server state in this SQLite file"
     )
+    parser.add_argument(
+        "--temporal-address", help="an existing Temporal frontend (host:port) instead of ours"
+    )
+    parser.add_argument("--database-url", help="an existing PostgreSQL instead of ours")
     parser.add_argument("--only", nargs="+", choices=SCENARIOS, help="run only these scenarios")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where results go")
     sizes = parser.add_argument_group("sizes (override the mode's)")
@@ -50,7 +54,7 @@ def parse(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, dict[s
     args = parser.parse_args(argv)
     overrides: dict[str, object] = {
         name: getattr(args, name)
-        for name in ("processes", "temporal_db", *SIZES)
+        for name in ("processes", "temporal_db", "temporal_address", "database_url", *SIZES)
         if getattr(args, name) is not None
     }
     if args.only:

@@ -28,6 +28,11 @@ class Options:
     processes: int = 1
     #: None: the Temporal dev server keeps its state in memory; else its SQLite file.
     temporal_db: Path | None = None
+    #: An existing Temporal frontend (host:port, namespace `default`, no TLS) instead of the
+    #: embedded dev server; its CPU is then not measured.
+    temporal_address: str | None = None
+    #: An existing PostgreSQL (libpq URL) instead of the embedded one, migrated at start.
+    database_url: str | None = None
     scenarios: tuple[str, ...] = SCENARIOS
     #: Scenario 1: requests per concurrency level.
     reservation_levels: tuple[int, ...] = (1, 10, 50)
@@ -64,6 +69,8 @@ class Options:
     def to_json(self) -> dict[str, Any]:
         values = dataclasses.asdict(self)
         values["temporal_db"] = str(self.temporal_db) if self.temporal_db else None
+        # A URL may carry a password: the results file says only that one was given.
+        values["database_url"] = "given" if self.database_url else None
         values["reservation_requests"] = {str(k): v for k, v in self.reservation_requests.items()}
         return values
 

@@ -18,6 +18,7 @@ from bench.load import AUTH_SECRET
 from bench.naive.messages import READY as NAIVE_READY
 from bench.options import Options
 from bench.processes import Child, free_port_run, scrape, total
+from boxoffice.cli import register_search_attributes
 from boxoffice.core.database.migrate import upgrade
 from boxoffice.core.settings import ABUSE_LIMITS_OFF
 from boxoffice.devstack import processes, services, stripe_emulator
@@ -173,10 +174,13 @@ class BenchStack:
         return self.workers.pids() + self.extra_workers.pids()
 
     def describe(self) -> dict[str, object]:
+        storage = f"sqlite:{self.options.temporal_db}" if self.options.temporal_db else "memory"
         return {
+            # An external server's or database's CPU is not in the figures (not our processes).
             "temporal_storage": (
-                f"sqlite:{self.options.temporal_db}" if self.options.temporal_db else "memory"
+                f"external:{self.temporal_address}" if self.options.temporal_address else storage
             ),
+            "database": "external" if self.options.database_url else "embedded",
             "api_processes": self.api_processes,
             "worker_processes": self.worker_processes,
             "uvicorn_flags": list(UVICORN_FLAGS),
@@ -195,11 +199,17 @@ async def bench_stack(options: Options) -> AsyncIterator[BenchStack]:
     with contextlib.ExitStack() as stack:
         tmp = stack.enter_context(services.scratch_dir("boxoffice-bench-"))
         logs = tmp / "logs"
-        database_url = stack.enter_context(services.postgres(tmp / "postgres"))
-        upgrade(database_url)
-        temporal_address = stack.enter_context(
-            services.temporal(log_file=logs / "temporal.log", db_file=options.temporal_db)
+        database_url = options.database_url or stack.enter_context(
+            services.postgres(tmp / "postgres")
         )
+        upgrade(database_url)
+        if options.temporal_address:
+            temporal_address = options.temporal_address
+            await register_search_attributes(temporal_address, "default", wait_seconds=30)
+        else:
+            temporal_address = stack.enter_context(
+                services.temporal(log_file=logs / "temporal.log", db_file=options.temporal_db)
+            )
         stripe_base = stack.enter_context(stripe_emulator.localstripe(log_file=logs / "stripe.log"))
         s3 = stack.enter_context(services.moto_s3(log_file=logs / "moto.log"))
         smtp_port = free_port()
