@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import qrcode
-import qrcode.constants
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
-from PIL.Image import Image
+
+from boxoffice.orders.tickets.qr import qr_image
 
 #: Currencies without a minor unit (Stripe's list); every other one has two decimals.
 _ZERO_DECIMAL_CURRENCIES = frozenset(
@@ -83,15 +82,6 @@ def render_tickets_pdf(doc: TicketsDocument) -> bytes:
     if doc.addons:
         _addons_page(pdf, doc)
     return bytes(pdf.output())
-
-
-def qr_image(code: str) -> Image:
-    """The QR code of a ticket code, as printed (error correction M survives a creased page)."""
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=10, border=4)
-    qr.add_data(code)
-    qr.make(fit=True)
-    image: Image = qr.make_image(fill_color="black", back_color="white").get_image()
-    return image.convert("L")
 
 
 def format_price(amount: int, currency: str) -> str:
