@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -87,6 +87,14 @@ class Stack:
 
     def token(self, subject: str, *roles: str) -> str:
         return mint_token(self.settings, subject, roles)
+
+    @contextlib.contextmanager
+    def other_api(self, **changes: object) -> Iterator[Stack]:
+        """The same system with a second API process whose settings differ (e.g. the create
+        path before RESERVE_IN_API: `reserve_in_api=False`)."""
+        settings = self.settings.model_copy(update=changes)
+        with ApiServer(settings) as api:
+            yield replace(self, settings=settings, api_url=api.url)
 
 
 @pytest.fixture(scope="session")

@@ -154,6 +154,11 @@ class Settings(WebSettings, DeploySettings):
     max_tickets_per_order: int = Field(default=10, ge=1, le=100)
     # Support may lengthen a hold by at most this many minutes in all.
     max_hold_extension_minutes: int = Field(default=60, ge=0, le=24 * 60)
+    # The API takes the seats itself right after starting the order's run (the run adopts
+    # them): a buyer hears "yes" without waiting for a worker. False: the design before it
+    # (admission control, then waiting up to reservation_wait_seconds for the run's answer),
+    # kept so `make bench` measures both.
+    reserve_in_api: bool = True
     reservation_wait_seconds: float = Field(default=5, gt=0, le=60)
     # How long an API process refuses a ticket type it saw sold out without asking Postgres
     # again (0: ask every time). A seat given back is on sale again at most this much later.

@@ -1,158 +1,66 @@
-"""Creating an order: the idempotency lookup, admission control, then update-with-start.
+"""Creating an order: the idempotency lookup, a refusal at the door, then the reservation.
 
-The order matters: (1) a repeated Idempotency-Key finds its order; (2) admission control
-(`admission/control.py`) refuses a request that the seats left, less those other buyers'
-reservations are already on their way to take, cannot cover, before any workflow starts: a
-flash sale's losers cost no workflow (nor, for a moment after a type showed no seat free, any
-query); (3) update-with-start waits for the reservation, but only for a few seconds.
+By default (`RESERVE_IN_API`) the API process reserves the seats itself, right after starting
+the order's run, so a buyer who gets a seat hears so after one workflow start and one database
+transaction, never after a worker's turn on a busy Temporal:
 
-Used by `OrderService.create`; raises `OrderError`, never an HTTP status."""
+1. a repeated Idempotency-Key finds its order's row;
+2. a type with too few seats left, as just read, is refused at once (and remembered sold out
+   for a moment when none is left), so most of a flash sale's losers start no run;
+3. the order's run is started (Temporal records it; no worker is waited for);
+4. the seats are taken by the same code and transaction as the run's own reservation
+   (`InventoryActivities.reserve_seats`), keyed by the order: whichever of the API and the run
+   comes first takes them, and the other finds the order's row and adopts it. The run's hold
+   timer is armed from that row.
+
+The run is started *before* the seats are taken, so no process death strands a seat: killed
+before the start, nothing happened; after it, the run reserves (or adopts) the seats itself and
+releases them when its hold ends (`tests/orders/chaos/test_api_kills.py`).
+
+With `RESERVE_IN_API=false` the design before it runs instead: admission control, then
+update-with-start waiting for the run's reservation (`orders/admission/waiting.py`); `make
+bench` measures both in one run. Raises `OrderError`, never an HTTP status."""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
-import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import NoReturn
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
-from boxoffice.core.database.models import Addon, Event, Order, TicketType
+from boxoffice.core.database.models import Order
 from boxoffice.core.errors import ErrorKind
 from boxoffice.core.settings import Settings
-from boxoffice.events.domain import EventStatus, no_such_event, sales_refusal
-from boxoffice.orders.admission.control import admit
+from boxoffice.orders.activities.inventory import InventoryActivities
 from boxoffice.orders.admission.sold_out_memo import SoldOutMemo
 from boxoffice.orders.admission.turns import AdmissionTurns
+from boxoffice.orders.admission.waiting import WaitingCreation
 from boxoffice.orders.client import OrderClient, pipeline_config
-from boxoffice.orders.domain import (
-    NOT_ENOUGH_SEATS,
-    OrderError,
-    OrderStatus,
-    addon_refusal,
-    items_refusal,
-    merged_quantities,
-    too_many_tickets,
+from boxoffice.orders.domain import NOT_ENOUGH_SEATS, OrderError
+from boxoffice.orders.intake import (
+    RETRY_SOON,
+    Checked,
+    CreateOutcome,
+    Requester,
+    Short,
+    answer_from_row,
+    fingerprint,
+    order_id_for,
+    validate_items,
 )
-from boxoffice.orders.messages import (
-    AddonItem,
-    Buyer,
-    OrderItem,
-    PurchaseInput,
-    ReservationAnswer,
-)
-from boxoffice.orders.repository import admissions
+from boxoffice.orders.messages import Buyer, PurchaseInput, ReserveInput
 from boxoffice.orders.schemas import OrderCreate
 
+__all__ = ["CreateOutcome", "OrderCreation", "Requester"]
 log = logging.getLogger(__name__)
-KEY_REUSED = "This Idempotency-Key was already used for a different order request."
-RETRY_SOON = "The seats could not be reserved just now; please retry in a few seconds."
-#: Namespace for order ids derived from Idempotency-Keys.
-_ORDER_ID_NAMESPACE = uuid.UUID("6f1c2a4e-8d0b-4a57-9c36-2f8e5d1b7a90")
-
-
-@dataclass(frozen=True)
-class Requester:
-    """Who asks: the account (None for a guest) that will own the order, and the client's
-    network as a keyed hash (`auth/buyer_identity.py`), whose unpaid holds are limited."""
-
-    account: str | None = None
-    client: str | None = None
-
-
-@dataclass
-class CreateOutcome:
-    order_id: str
-    decided: bool  # False: not decided within the wait; the client polls
-    existing: bool = False
-
-
-def order_id_for(idempotency_key: str | None) -> str:
-    if idempotency_key is None:
-        return f"ord_{uuid.uuid4().hex}"
-    return f"ord_{uuid.uuid5(_ORDER_ID_NAMESPACE, idempotency_key).hex}"
-
-
-def fingerprint(body: OrderCreate, account: str | None = None) -> str:
-    """The request's identity: the body, and the account placing it, so another account
-    reusing an Idempotency-Key cannot obtain someone else's order."""
-    # Without add-ons, the body as it was before add-ons were sold: a create retried across
-    # the upgrade still matches its order.
-    request = body.model_dump(mode="json", exclude=None if body.addons else {"addons"})
-    if account is not None:
-        request["__account"] = account
-    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-async def validate_items(
-    session: AsyncSession, body: OrderCreate, settings: Settings
-) -> tuple[list[OrderItem], list[AddonItem]]:
-    """Merge repeated ticket types and check the request against the catalogue (the
-    reservation checks the same rules again, `orders.domain`)."""
-    event = await session.get(Event, body.event_id)
-    if event is None or event.status == EventStatus.DRAFT:
-        raise no_such_event(body.event_id)  # a draft is the organiser's alone
-    merged = merged_quantities((str(i.ticket_type_id), i.quantity) for i in body.items)
-    total = sum(quantity for _, quantity in merged)
-    if total > settings.max_tickets_per_order:
-        raise OrderError(ErrorKind.INVALID, too_many_tickets(settings.max_tickets_per_order, total))
-    ids = [uuid.UUID(type_id) for type_id, _ in merged]
-    found = {
-        str(tt.id): tt
-        for tt in (
-            await session.execute(select(TicketType).where(TicketType.id.in_(ids)))
-        ).scalars()
-    }
-    refusal = items_refusal(event.id, {type_id: found.get(type_id) for type_id, _ in merged})
-    if refusal is not None:
-        raise OrderError(ErrorKind.INVALID, refusal)
-    now = datetime.now(UTC)
-    for tt in found.values():
-        # Here, so a sale that is not open costs no workflow; the reservation checks it again.
-        refused = sales_refusal(tt, event, now)
-        if refused is not None:
-            raise OrderError(ErrorKind.REFUSED, refused)
-    currency = next(iter(found.values())).currency
-    addons = await _validate_addons(session, event.id, body, currency)
-    return [OrderItem(type_id, quantity) for type_id, quantity in merged], addons
-
-
-async def _validate_addons(
-    session: AsyncSession, event_id: uuid.UUID, body: OrderCreate, currency: str
-) -> list[AddonItem]:
-    merged = merged_quantities((str(a.addon_id), a.quantity) for a in body.addons)
-    if not merged:
-        return []
-    found = {
-        str(addon.id): addon
-        for addon in (
-            await session.execute(
-                select(Addon).where(Addon.id.in_([uuid.UUID(i) for i, _ in merged]))
-            )
-        ).scalars()
-    }
-    for addon_id, quantity in merged:
-        addon = found.get(addon_id)
-        if addon is None or addon.event_id != event_id or addon.hidden:
-            raise OrderError(ErrorKind.INVALID, f"Add-on {addon_id} is not sold for this event.")
-        refusal = addon_refusal(addon.name, quantity, addon.max_per_order, addon.currency, currency)
-        if refusal is not None:
-            raise OrderError(ErrorKind.INVALID, refusal)
-        if addon.available < quantity:
-            # Here, so a sold-out add-on costs no workflow; the reservation takes it for sure.
-            raise OrderError(ErrorKind.SOLD_OUT, f"Not enough {addon.name} left.")
-    return [AddonItem(addon_id, quantity) for addon_id, quantity in merged]
 
 
 class OrderCreation:
-    """One process's way of creating orders: its settings, its Temporal client, and its
-    admission control's memory and turns (both per process)."""
+    """One process's way of creating orders: its settings, its Temporal client, its sold-out
+    memory (per process), and the reservation code the order's run uses too."""
 
     def __init__(
         self,
@@ -166,69 +74,13 @@ class OrderCreation:
         self._client = client
         self._settings = settings
         self._memo = memo
-        self._turns = turns
-
-    async def create(
-        self, body: OrderCreate, idempotency_key: str | None, requester: Requester
-    ) -> CreateOutcome:
-        self.refuse_if_remembered(body, idempotency_key)
-        # A refusal from memory costs no session at all: most requests of a flash sale end here.
-        async with self._sessions() as session:
-            return await self._admit_and_ask(session, body, idempotency_key, requester)
-
-    async def _admit_and_ask(
-        self,
-        session: AsyncSession,
-        body: OrderCreate,
-        idempotency_key: str | None,
-        requester: Requester,
-    ) -> CreateOutcome:
-        order_id = order_id_for(idempotency_key)
-        request_fingerprint = fingerprint(body, requester.account)
-        turns = self._turns
-        async with turns.turn(body) if turns is not None else contextlib.nullcontext():
-            # The type may have sold out while this request waited its turn.
-            self.refuse_if_remembered(body, idempotency_key)
-            await admissions.begin_autocommit(session)
-            items, addons = await validate_items(session, body, self._settings)
-            if idempotency_key is not None:
-                existing = await session.get(Order, order_id)
-                if existing is not None:
-                    return _answer_from_row(existing, request_fingerprint)
-            sold_out = await admit(
-                session, order_id, items, self._settings.admission_lease_seconds, self._memo
-            )
-            await session.rollback()  # ends the autocommit work: gives the connection back
-        keyed = idempotency_key is not None
-        # A keyed request refused at the door may be the retry of the order that took the
-        # last seats: it attaches to that order instead.
-        if sold_out is not None and not (keyed and await self._client.exists(order_id)):
-            raise OrderError(ErrorKind.SOLD_OUT, sold_out)
-        if sold_out is None and self._memo is not None:
-            self._memo.forget(body)
-        order = PurchaseInput(
-            order_id=order_id,
-            event_id=str(body.event_id),
-            items=items,
-            buyer=Buyer(
-                email=str(body.buyer.email),
-                name=body.buyer.name,
-                account=requester.account,
-                client=requester.client,
-            ),
-            payment_method=body.payment_method,
-            request_fingerprint=request_fingerprint,
-            config=pipeline_config(self._settings),
-            addons=addons,
+        self._inventory = InventoryActivities(
+            sessions,
+            settings.max_tickets_per_buyer_per_event,
+            settings.max_unpaid_tickets_per_client,
         )
-        # No connection is held while waiting on Temporal (the session's transaction has ended).
-        try:
-            return await self._start_and_ask(session, order, keyed)
-        except Exception:
-            # No reservation will follow this admission (or one is already on its way, and the
-            # seats it counted are let go a little early: nothing is sold without the UPDATE).
-            await _withdraw_quietly(session, order_id)
-            raise
+        self._turns = turns
+        self._waiting = WaitingCreation(sessions, client, settings, memo, turns)
 
     def refuse_if_remembered(self, body: OrderCreate, idempotency_key: str | None) -> None:
         """Raise the sold-out refusal when this process saw the type sold out a moment ago."""
@@ -238,56 +90,109 @@ class OrderCreation:
         if refusal is not None:
             raise OrderError(ErrorKind.SOLD_OUT, refusal)
 
-    async def _start_and_ask(
-        self, session: AsyncSession, order: PurchaseInput, keyed: bool
+    async def create(
+        self, body: OrderCreate, idempotency_key: str | None, requester: Requester
     ) -> CreateOutcome:
-        if keyed and await self._client.closed(order.order_id):
-            # Its run gave up (the database was away) without taking seats or writing the order
-            # (else the lookup above found its row), so this key tries again in a new run.
-            await self._client.start_again(order)
+        self.refuse_if_remembered(body, idempotency_key)
+        if not self._settings.reserve_in_api:
+            return await self._waiting.create(body, idempotency_key, requester)
+        turns = self._turns
+        # Only a few requests per type go on at once (`admission/turns.py`): the others wait,
+        # and most find the type remembered sold out when their turn comes, so a burst's
+        # losers start no run.
+        async with turns.turn(body) if turns is not None else contextlib.nullcontext():
+            self.refuse_if_remembered(body, idempotency_key)
+            return await self._create(body, idempotency_key, requester)
+
+    async def _create(
+        self, body: OrderCreate, idempotency_key: str | None, requester: Requester
+    ) -> CreateOutcome:
+        order_id = order_id_for(idempotency_key)
+        request_fingerprint = fingerprint(body, requester.account)
+        async with self._sessions() as session:
+            checked = await validate_items(session, body, self._settings)
+            if idempotency_key is not None:
+                existing = await session.get(Order, order_id)
+                if existing is not None:
+                    return answer_from_row(existing, request_fingerprint)
+            short = checked.seats_short()
+            await session.rollback()  # no connection is held while Temporal answers
+        keyed = idempotency_key is not None
+        if short is not None and not (keyed and await self._client.exists(order_id)):
+            # A keyed request refused here may be the retry of the order that took the last
+            # seats (its run still writing the row): it attaches to that order instead.
+            self._refuse_short(short)
+        order = PurchaseInput(
+            order_id=order_id,
+            event_id=str(body.event_id),
+            items=checked.items,
+            buyer=Buyer(
+                email=str(body.buyer.email),
+                name=body.buyer.name,
+                account=requester.account,
+                client=requester.client,
+            ),
+            payment_method=body.payment_method,
+            request_fingerprint=request_fingerprint,
+            config=pipeline_config(self._settings),
+            addons=checked.addons,
+        )
         try:
-            answer = await self._client.start_and_reserve(order)
+            await self._client.start(order)
         except WorkflowAlreadyStartedError:
-            # The order's run has closed (sold out, expired...): its row has the answer.
-            existing = await session.get(Order, order.order_id)
-            if existing is None:
-                # Closed without an order: it gave up while the database was away.
+            answer = await self._closed_run_answer(order)
+            if answer is not None:
+                return answer
+            if not keyed:
                 raise OrderError(ErrorKind.UNAVAILABLE, RETRY_SOON) from None
-            # Read before the rollback below, which expires the row (a lazy load here is a 500).
-            outcome = _answer_from_row(existing, order.request_fingerprint)
-            await session.rollback()
-            return outcome
-        if answer is None:
-            # Not decided in time (no worker, or a burst): the client polls the order's Location.
+            # Its run gave up (the database was away) without taking seats or writing the
+            # order: this key tries again in a new run.
+            await self._client.start_again(order)
+        return await self._reserve(body, order, checked)
+
+    def _refuse_short(self, short: Short) -> NoReturn:
+        detail = f"Not enough seats left for {short.name} ({short.available} available)."
+        if self._memo is not None and short.available <= 0:
+            self._memo.remember(short.event_id, short.type_id, detail)
+        raise OrderError(ErrorKind.SOLD_OUT, detail)
+
+    async def _reserve(
+        self, body: OrderCreate, order: PurchaseInput, checked: Checked
+    ) -> CreateOutcome:
+        """Take the seats here, as the run would (it adopts them). A failure other than a
+        refusal leaves the reservation to the run: the buyer polls the order."""
+        hold_ends = datetime.now(UTC) + timedelta(seconds=order.config.first_hold())
+        try:
+            result = await self._inventory.reserve_seats(
+                ReserveInput(
+                    order_id=order.order_id,
+                    event_id=order.event_id,
+                    items=checked.items,
+                    buyer=order.buyer,
+                    hold_expires_at=hold_ends,
+                    request_fingerprint=order.request_fingerprint,
+                    addons=checked.addons,
+                )
+            )
+        except ApplicationError as refused:
+            if refused.type == "InvalidOrder":  # the run finds the same, and ends
+                raise OrderError(ErrorKind.INVALID, refused.message) from None
+            log.warning("order %s: reserving in the API failed: %s", order.order_id, refused)
             return CreateOutcome(order.order_id, decided=False)
-        return _decided(order.order_id, answer)
+        except Exception as error:  # the database away: the run's reservation retries
+            log.warning("order %s: reserving in the API failed: %r", order.order_id, error)
+            return CreateOutcome(order.order_id, decided=False)
+        if not result.reserved:
+            raise OrderError(ErrorKind.SOLD_OUT, result.reason or NOT_ENOUGH_SEATS)
+        if self._memo is not None:
+            self._memo.forget(body)
+        return CreateOutcome(order.order_id, decided=True)
 
-
-def _decided(order_id: str, answer: ReservationAnswer) -> CreateOutcome:
-    if answer.status == OrderStatus.SOLD_OUT:
-        raise OrderError(ErrorKind.SOLD_OUT, answer.reason or NOT_ENOUGH_SEATS)
-    if answer.status == OrderStatus.REJECTED:
-        if answer.error_type == "InvalidOrder":
-            raise OrderError(ErrorKind.INVALID, answer.reason or "The order is not valid.")
-        log.warning("order %s: reservation rejected: %s", order_id, answer.reason)
-        raise OrderError(ErrorKind.UNAVAILABLE, RETRY_SOON)
-    return CreateOutcome(order_id, decided=True)
-
-
-async def _withdraw_quietly(session: AsyncSession, order_id: str) -> None:
-    """Best effort: when the database is what failed, the admission lapses by itself."""
-    try:
-        await admissions.end(session, order_id)
-        await session.commit()
-    except Exception:  # the original error is the one to report
-        log.warning("order %s: could not withdraw its admission; it lapses", order_id)
-        with contextlib.suppress(Exception):
-            await session.rollback()
-
-
-def _answer_from_row(order: Order, request_fingerprint: str | None) -> CreateOutcome:
-    if order.request_fingerprint and order.request_fingerprint != request_fingerprint:
-        raise OrderError(ErrorKind.INVALID, KEY_REUSED)
-    if order.status == OrderStatus.SOLD_OUT:
-        raise OrderError(ErrorKind.SOLD_OUT, order.last_error or NOT_ENOUGH_SEATS)
-    return CreateOutcome(order.id, decided=True, existing=True)
+    async def _closed_run_answer(self, order: PurchaseInput) -> CreateOutcome | None:
+        """The order's run has closed (sold out, expired...): its row has the answer; None
+        when it closed without writing one."""
+        async with self._sessions() as session:
+            existing = await session.get(Order, order.order_id)
+            return (
+                None if existing is None else answer_from_row(existing, order.request_fingerprint)
+            )

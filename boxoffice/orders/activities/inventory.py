@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -65,10 +66,6 @@ class InventoryActivities:
     async def reserve_seats(self, request: ReserveInput) -> ReserveResult:
         """Take the seats and write the order and its holds in one transaction. A refused
         order is recorded too (without holds), so a retried request gets the same answer."""
-        async with self._sessions() as session, session.begin():
-            existing = await session.get(Order, request.order_id)
-            if existing is not None:
-                return await _answer_from_row(session, existing)
         items = [
             OrderItem(type_id, quantity)
             for type_id, quantity in merged_quantities(
@@ -77,7 +74,22 @@ class InventoryActivities:
         ]
         try:
             async with self._sessions() as session, session.begin():
+                # The API and the order's run may reserve one order at once (orders/creation.py):
+                # they take turns on the order, so the second finds the first's row instead of
+                # queueing for the type's row lock only to be rolled back.
+                await orders.lock(session, request.order_id)
+                existing = await session.get(Order, request.order_id)
+                if existing is not None:
+                    return await _answer_from_row(session, existing)
                 return await self._take_seats(session, request, items)
+        except IntegrityError:
+            # The API and the order's run may both reserve one order (`orders/creation.py`):
+            # the other one wrote the order first, and this attempt's seats were rolled back.
+            async with self._sessions() as session, session.begin():
+                existing = await session.get(Order, request.order_id)
+                if existing is None:
+                    raise
+                return await _answer_from_row(session, existing)
         except _Refused as refused:
             async with self._sessions() as session, session.begin():
                 # Decided: its admission stops counting (see orders/admission/control.py).
@@ -92,6 +104,11 @@ class InventoryActivities:
                         refused.reason,
                         request.request_fingerprint,
                     )
+                # The other party reserving this order may have taken the seats this attempt
+                # found gone: then its row, not this refusal, is the answer.
+                existing = await session.get(Order, request.order_id)
+                if existing is not None and existing.status != OrderStatus.SOLD_OUT:
+                    return await _answer_from_row(session, existing)
             return ReserveResult(reserved=False, reason=refused.reason)
 
     async def _take_seats(
@@ -118,8 +135,6 @@ class InventoryActivities:
             refused = sales_refusal(ticket_type, event, datetime.now(UTC))
             if refused is not None:
                 raise _Refused(refused)
-            if not await seats.take(session, ticket_type.id, item.quantity):
-                raise _Refused(f"Not enough seats left for {ticket_type.name}.")
             lines.append(
                 ReservedLine(
                     str(ticket_type.id), ticket_type.name, item.quantity, ticket_type.price
@@ -144,6 +159,12 @@ class InventoryActivities:
         seats.hold(session, request.order_id, lines)
         addon_stock.hold(session, request.order_id, extras)
         await self._check_limits(session, request, event.id, sum(line.quantity for line in lines))
+        # The seats last: a flash sale's buyers queue for the type's row lock, which the UPDATE
+        # holds until the commit, so nothing but the commit may follow it (the rows written
+        # above are this transaction's own until then; a refusal rolls them back).
+        for line in lines:
+            if not await seats.take(session, uuid.UUID(line.ticket_type_id), line.quantity):
+                raise _Refused(f"Not enough seats left for {line.name}.")
         return ReserveResult(
             reserved=True,
             total_amount=order.total_amount,
@@ -195,10 +216,12 @@ class InventoryActivities:
     async def release_seats(self, request: ReleaseInput) -> ReleaseResult:
         """Give the order's seats back and set its final status, in one transaction."""
         async with self._sessions() as session, session.begin():
-            released = await seats.give_back(session, request.order_id)
+            # In the order a reservation locks them (add-ons, limits, then seats), so the two
+            # never wait on each other in a deadlock.
             await addon_stock.give_back(session, request.order_id)
             # The buyer may buy these again: give them back to the limits too.
             await limits.let_go(session, request.order_id, paid=True, unpaid=True)
+            released = await seats.give_back(session, request.order_id)
             await orders.move_status(
                 session, request.order_id, request.final_status, request.reason, keep_error=True
             )

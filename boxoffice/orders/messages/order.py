@@ -63,6 +63,12 @@ class PipelineConfig:
     # Payment attempts the order may make in all; 0 (runs from before): no limit.
     max_payment_attempts: int = 0
 
+    def first_hold(self) -> int:
+        """Seconds the hold first lasts: the reservation's expiry, whoever makes it (the API or
+        the order's run)."""
+        first = self.first_hold_seconds
+        return min(first, self.hold_seconds) if first else self.hold_seconds
+
 
 @dataclass
 class PurchaseInput:

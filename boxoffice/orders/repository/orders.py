@@ -114,6 +114,14 @@ def add_reserved(
     return order
 
 
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+
+
+async def lock(session: AsyncSession, order_id: str) -> None:
+    """Wait for any other transaction reserving this order to end (until this one ends)."""
+    await session.execute(_LOCK, {"key": f"order:{order_id}"})
+
+
 async def record_sold_out(
     session: AsyncSession,
     order_id: str,

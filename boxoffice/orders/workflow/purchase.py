@@ -89,12 +89,20 @@ class PurchaseWorkflow(FulfilmentSteps):
 
     @workflow.update
     async def pay(self, request: PayRequest) -> PayResult:
+        if self._answer is None:
+            # Accepted while the seats were being taken: the API told the buyer "held" before
+            # this run adopted its reservation (orders/creation.py). Runs from before never get
+            # here (their validator refused a pending order), so their histories replay.
+            await workflow.wait_condition(lambda: self._answer is not None)
+            self._validate_pay(request)
         return await self._attempt_payment(request.payment_method)
 
     @pay.validator
     def _validate_pay(self, request: PayRequest) -> None:
         if self._payment.paid:
             raise ApplicationError("This order is already paid.", type="InvalidState")
+        if self._answer is None:
+            return  # the reservation is under way: the handler waits for it
         if self._status not in HELD or self._holding.closing:
             raise ApplicationError(
                 f"This order is {self._status}; it can no longer be paid.", type="InvalidState"
@@ -103,10 +111,16 @@ class PurchaseWorkflow(FulfilmentSteps):
 
     @workflow.update
     async def cancel(self, request: CancelRequest) -> CancelResult:
+        if self._answer is None:
+            # As for pay: accepted while the reservation was under way.
+            await workflow.wait_condition(lambda: self._answer is not None)
+            self._validate_cancel(request)
         return await self._cancel_and_wait(request)
 
     @cancel.validator
     def _validate_cancel(self, request: CancelRequest) -> None:
+        if self._answer is None and self._status == OrderStatus.PENDING:
+            return  # the reservation is under way: the handler waits for it
         if not is_open(self._status):
             raise ApplicationError(f"This order is {self._status}.", type="InvalidState")
         reservation = self._reservation

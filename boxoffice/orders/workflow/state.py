@@ -136,8 +136,7 @@ class OrderRun:
         self._set_status(final_status)
 
     def _first_hold_seconds(self) -> int:
-        first = self._config.first_hold_seconds
-        return min(first, self._config.hold_seconds) if first else self._config.hold_seconds
+        return self._config.first_hold()
 
     async def _lengthen_first_hold(self) -> None:
         """A card was tried: the hold gets its whole length (plus what support added)."""

@@ -1,5 +1,6 @@
-"""Admission control counts the reservations on their way: a buyer who comes after the seats
-are all spoken for is refused at once, and no loser starts a workflow. On the real stack."""
+"""Admission control (the create path with RESERVE_IN_API=false) counts the reservations on
+their way: a buyer who comes after the seats are all spoken for is refused at once, and no
+loser starts a workflow. On the real stack."""
 
 from __future__ import annotations
 
@@ -113,6 +114,11 @@ async def test_buyers_after_the_seats_are_spoken_for_get_409_before_any_workflow
 ) -> None:
     """Two buyers' reservations are held up (their seats' row locked); a third buyer is refused
     at once, and when the two go through no order was ever started for anyone else."""
+    with stack.other_api(reserve_in_api=False) as waiting:
+        await _two_held_up_a_third_refused(waiting)
+
+
+async def _two_held_up_a_third_refused(stack: Stack) -> None:
     async with stack.http() as http:
         event = await create_event(http, capacity=2)
         type_id = general(event)
