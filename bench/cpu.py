@@ -17,11 +17,12 @@ PARTS = (
     ("boxoffice.app", "API"),
     ("boxoffice.worker", "workers"),
     ("multiprocessing", "workers"),  # a pool's spawned processes
+    # Before "temporal": the load client's own command line may hold --temporal-address.
+    ("-m bench", "load client"),
     ("temporal", "Temporal"),
     ("postgres", "Postgres"),
     ("localstripe", "Stripe emulator"),
     ("moto", "S3 (moto)"),
-    ("-m bench", "load client"),
 )
 
 
