@@ -218,6 +218,9 @@ class InventoryActivities:
         async with self._sessions() as session, session.begin():
             # In the order a reservation locks them (add-ons, limits, then seats), so the two
             # never wait on each other in a deadlock.
+            # An order rejected before its reservation (RESERVE_IN_API=false) still had its
+            # admission counting against other buyers until the lease ran out: end it here.
+            await admissions.end(session, request.order_id)
             await addon_stock.give_back(session, request.order_id)
             # The buyer may buy these again: give them back to the limits too.
             await limits.let_go(session, request.order_id, paid=True, unpaid=True)

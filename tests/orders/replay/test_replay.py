@@ -47,6 +47,10 @@ REQUIRED = {
     "needs_attention_cancel_refused",
     "needs_attention_retry_during_refund",
     "sold_out",
+    # The API took the seats and answered before the run's reservation adopted them.
+    "paid_while_reserving",
+    "cancelled_while_reserving",
+    "pay_while_reserving_sold_out",
     "pay_after_hold",
     "three_d_secure",
     "three_d_secure_abandoned",

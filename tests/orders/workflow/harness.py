@@ -134,6 +134,8 @@ class Fakes:
         # When set, refund_payment raises it (Stripe refusing the refund).
         self.refund_error: ApplicationError | None = None
         self.release_gate: asyncio.Event | None = None
+        # When set, reserve_seats waits for it (the API still taking the seats).
+        self.reserve_gate: asyncio.Event | None = None
 
     # --- what happened --------------------------------------------------------------------
 
@@ -164,7 +166,7 @@ class Fakes:
         every later test's timers."""
         if self.running == 0:
             return
-        for gate in (self.charge_gate, self.refund_gate, self.release_gate):
+        for gate in (self.charge_gate, self.refund_gate, self.release_gate, self.reserve_gate):
             if gate is not None:
                 gate.set()
         for _ in range(100):
@@ -195,6 +197,7 @@ class Fakes:
     @activity.defn(name="reserve_seats")
     async def reserve_seats(self, request: ReserveInput) -> ReserveResult:
         self._record("reserve_seats", request)
+        await self._gate(self.reserve_gate)
         if self.reserve_error is not None:
             raise self.reserve_error
         if self.sold_out:
