@@ -11,9 +11,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL.Image import Image
+from qrcode import util
 
 from boxoffice.orders.tickets.codes import TicketSigner
-from boxoffice.orders.tickets.qr import BORDER, BOX_SIZE, qr_image
+from boxoffice.orders.tickets.qr import BORDER, BOX_SIZE, lost_point, qr_image
 
 
 def _package_image(code: str) -> Image:
@@ -44,3 +45,13 @@ def test_ticket_codes_print_as_before() -> None:
 def test_any_text_prints_as_the_package_prints_it(text: str) -> None:
     # Every length gives another version (another module layout and cache entry).
     _assert_same(text)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(min_value=21, max_value=45).flatmap(
+        lambda n: st.lists(st.lists(st.booleans(), min_size=n, max_size=n), min_size=n, max_size=n)
+    )
+)
+def test_penalty_is_the_packages(modules: list[list[bool | None]]) -> None:
+    assert lost_point(modules) == util.lost_point(modules)
