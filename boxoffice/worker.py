@@ -46,7 +46,7 @@ from boxoffice.events.lifecycle.versioned import (
     VersionedEventPostponement,
 )
 from boxoffice.events.lifecycle.workflow import EventCancellationWorkflow, EventPostponementWorkflow
-from boxoffice.orders.activities.documents import DocumentActivities
+from boxoffice.orders.activities.documents import DocumentActivities, RecentPdfs
 from boxoffice.orders.activities.email import EmailActivities
 from boxoffice.orders.activities.inventory import InventoryActivities
 from boxoffice.orders.activities.payments import PaymentActivities, make_stripe_client
@@ -159,7 +159,8 @@ def build_workers(
             # retries, and the order waits or goes to needs_attention.
             log.warning("S3 bucket %s not reachable at start: %s", settings.s3_bucket, error)
         tickets = TicketActivities(sessions, signer_from_settings(settings))
-        storage = DocumentActivities(sessions, s3, settings.s3_bucket)
+        recent_pdfs = RecentPdfs()  # the email step attaches the PDF this process just stored
+        storage = DocumentActivities(sessions, s3, settings.s3_bucket, recent_pdfs)
         email = EmailActivities(
             sessions,
             s3,
@@ -168,6 +169,7 @@ def build_workers(
             settings.mail_from,
             settings.public_base_url,
             order_token_secret(settings),
+            recent_pdfs,
         )
         notices = NoticeActivities(sessions, settings.smtp_url, settings.mail_from)
         workers.append(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
@@ -25,13 +27,44 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
+class RecentPdfs:
+    """The tickets PDFs this process stored in the last minute, for the email step that comes
+    right after: it attaches these bytes instead of reading back from S3 what was just written
+    there (in the purchase's profile, a GET and its parsing per order). Each is taken once, so
+    a retried email reads S3; and only while fresh, so a PDF stored again since by another
+    process (a retried store renders the same tickets) is not attached in its place for long.
+    Activities run on the worker's event loop: no lock."""
+
+    def __init__(self, keep_seconds: float = 60.0, most: int = 256) -> None:
+        self._keep_seconds = keep_seconds
+        self._most = most
+        self._pdfs: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+
+    def keep(self, order_id: str, pdf: bytes) -> None:
+        self._pdfs.pop(order_id, None)
+        self._pdfs[order_id] = (time.monotonic(), pdf)
+        while len(self._pdfs) > self._most:
+            self._pdfs.popitem(last=False)
+
+    def take(self, order_id: str) -> bytes | None:
+        found = self._pdfs.pop(order_id, None)
+        if found is None or time.monotonic() - found[0] > self._keep_seconds:
+            return None
+        return found[1]
+
+
 class DocumentActivities:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], s3_client: S3Client, bucket: str
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        s3_client: S3Client,
+        bucket: str,
+        recent: RecentPdfs | None = None,
     ) -> None:
         self._sessions = sessions
         self._s3 = s3_client
         self._bucket = bucket
+        self._recent = recent
 
     @activity.defn(name="store_tickets_pdf")
     async def store_tickets_pdf(self, ref: OrderRef) -> StoredDocument:
@@ -52,6 +85,8 @@ class DocumentActivities:
             await s.execute(
                 update(Order).where(Order.id == ref.order_id).values(tickets_pdf_key=key)
             )
+        if self._recent is not None:
+            self._recent.keep(ref.order_id, pdf)
         activity.logger.info(
             "order %s: %d tickets stored at %s", ref.order_id, len(document.tickets), key
         )

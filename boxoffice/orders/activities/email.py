@@ -19,6 +19,7 @@ from boxoffice.auth.order_tokens import order_token
 from boxoffice.core.database.models import Email, Ticket
 from boxoffice.core.mail import mask_email, parse_smtp_url, send_email
 from boxoffice.core.s3 import read_object, tickets_pdf_key
+from boxoffice.orders.activities.documents import RecentPdfs
 from boxoffice.orders.domain import PAID, OrderStatus
 from boxoffice.orders.messages import EmailSent, OrderRef, ResendInput
 from boxoffice.orders.receipt import order_receipt
@@ -56,6 +57,7 @@ class EmailActivities:
         mail_from: str,
         public_base_url: str,
         order_token_secret: bytes,
+        recent: RecentPdfs | None = None,
     ) -> None:
         parse_smtp_url(smtp_url)  # a bad URL fails the worker at start, not every order
         self._sessions = sessions
@@ -66,6 +68,8 @@ class EmailActivities:
         self._public_base_url = public_base_url.rstrip("/")
         # A guest's links carry the order's token: the mail is the buyer's proof.
         self._order_token_secret = order_token_secret
+        # The PDF store_tickets_pdf just put, when it ran in this process (documents.py).
+        self._recent = recent
 
     @activity.defn(name="email_tickets")
     async def email_tickets(self, ref: OrderRef) -> EmailSent:
@@ -74,7 +78,7 @@ class EmailActivities:
         A retry after the send sends again with the same Message-ID; the record is keyed by it
         and the status update is conditional, so both happen once."""
         message_id = tickets_message_id(ref.order_id)
-        mail, _ = await self._send(ref.order_id, message_id, None)
+        mail, _ = await self._send(ref.order_id, message_id, None, just_stored=True)
         async with self._sessions() as s, s.begin():
             await _record(s, message_id, mail.order_id, "tickets", mail.buyer_email)
             await orders.move_status(s, mail.order_id, OrderStatus.COMPLETED)
@@ -103,10 +107,16 @@ class EmailActivities:
         return EmailSent(message_id=message_id, recipient=recipient)
 
     async def _send(
-        self, order_id: str, message_id: str, to: str | None
+        self, order_id: str, message_id: str, to: str | None, *, just_stored: bool = False
     ) -> tuple[TicketsMail, str]:
+        """`just_stored`: the purchase's own email, right after its PDF was stored; a resend
+        always reads what S3 holds now."""
         mail = await self._load(order_id)
-        pdf = await asyncio.to_thread(read_object, self._s3, self._bucket, mail.pdf_key)
+        pdf = None
+        if just_stored and self._recent is not None and mail.pdf_key == tickets_pdf_key(order_id):
+            pdf = self._recent.take(order_id)
+        if pdf is None:
+            pdf = await asyncio.to_thread(read_object, self._s3, self._bucket, mail.pdf_key)
         if pdf is None:
             raise ApplicationError(f"no tickets PDF at {mail.pdf_key}", type="PdfMissing")
         recipient = to or mail.buyer_email

@@ -22,7 +22,7 @@ from boxoffice.core.database.models import Email, Event, Hold, Order, Ticket, Ti
 from boxoffice.core.s3 import ensure_bucket, read_object, tickets_pdf_key
 from boxoffice.core.settings import Settings
 from boxoffice.devstack.services import MailCatcher
-from boxoffice.orders.activities.documents import DocumentActivities
+from boxoffice.orders.activities.documents import DocumentActivities, RecentPdfs
 from boxoffice.orders.activities.email import EmailActivities, tickets_message_id
 from boxoffice.orders.activities.tickets import TicketActivities
 from boxoffice.orders.messages import OrderRef
@@ -326,6 +326,43 @@ async def test_email_without_a_stored_pdf_is_retried(
     assert not refused.value.non_retryable
     assert not [m for m in mail.messages if m.message_id == tickets_message_id(order.id)]
     assert (await order_row(sessions, order.id)).status == "paid"
+
+
+async def test_email_attaches_the_pdf_this_process_just_stored_once(
+    sessions: async_sessionmaker[AsyncSession],
+    s3_client: S3Client,
+    s3_settings: Settings,
+    tickets: TicketActivities,
+    emails: EmailActivities,
+    mail: MailCatcher,
+) -> None:
+    """The email right after the store attaches the stored bytes without reading S3 back; its
+    retry reads S3 (here emptied: so it is refused as a missing PDF would be)."""
+    recent = RecentPdfs()
+    storage = DocumentActivities(sessions, s3_client, s3_settings.s3_bucket, recent)
+    sending = EmailActivities(
+        sessions,
+        s3_client,
+        s3_settings.s3_bucket,
+        mail.url,
+        "Boxoffice <tickets@boxoffice.test>",
+        PUBLIC_BASE_URL,
+        b"order-token-secret-for-tests",
+        recent,
+    )
+    order = await make_order(sessions, quantities=(1,))
+    await run(tickets.issue_tickets, order.id)
+    await run(storage.store_tickets_pdf, order.id)
+    stored = read_object(s3_client, s3_settings.s3_bucket, tickets_pdf_key(order.id))
+    s3_client.delete_object(Bucket=s3_settings.s3_bucket, Key=tickets_pdf_key(order.id))
+
+    await run(sending.email_tickets, order.id)
+    [delivered] = [m for m in mail.messages if m.message_id == tickets_message_id(order.id)]
+    [attachment] = list(delivered.message.iter_attachments())
+    assert attachment.get_content() == stored
+    with pytest.raises(ApplicationError) as refused:
+        await run(sending.email_tickets, order.id)
+    assert refused.value.type == "PdfMissing"
 
 
 # --------------------------------------------------------------------------- void
