@@ -1,17 +1,20 @@
 """Scenario 3: 10,000 buyers for 1,000 seats of one ticket type, 200 at a time, each paying at
-once. Exactly the seats sold hold orders; the rest get a fast 409 from admission control
-(`boxoffice/orders/admission/control.py`) without starting a workflow, set beside a bare
-FastAPI endpoint that answers 409 under the same uvicorn flags. Afterwards, Postgres and the
-Stripe emulator must both show no seat sold twice."""
+once. The winners should hear "held" at once (201, not 202 after polling); the rest get a fast
+409 at the door without starting a workflow, set beside a bare FastAPI endpoint that answers
+409 under the same uvicorn flags. The same sale then runs on the create path before
+RESERVE_IN_API (admission control, then waiting for the run), so the report sets the two
+designs side by side. Afterwards, Postgres and the Stripe emulator must both show no seat sold
+twice, and every seat sold."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 from bench import database
 from bench.catalogue import CARD, create_event, order_body
-from bench.load import LoadResult, closed_loop, http_client, per_second
+from bench.load import LoadResult, closed_loop, http_client, latency_summary, per_second
 from bench.outcome import Row, ScenarioResult, Series
 from bench.scenarios.pipeline import wait_for_completion
 from bench.stack import BenchStack
@@ -30,14 +33,7 @@ async def run(stack: BenchStack) -> ScenarioResult:
         options.flash_concurrency,
     )
     result = ScenarioResult(NAME)
-    async with http_client(stack.api_url, concurrency) as http:
-        event = await create_event(http, [seats])
-        body = order_body(event["id"], event["ticket_types"][0]["id"], CARD)
-
-        async def buy(_index: int) -> int:
-            return (await http.post("/orders", body)).status
-
-        load = await closed_loop("flash sale", buy, buyers, concurrency, options.max_wait_seconds)
+    event, body, load = await _sale(stack, "flash sale")
     start = min(s.start for s in load.samples)
     # Admission control refuses once every seat is spoken for (admitted, its reservation on
     # its way), well before the last one is taken: from the first refusal on, buyers meet the
@@ -62,6 +58,8 @@ async def run(stack: BenchStack) -> ScenarioResult:
         )
 
     verdict = await _verify(stack, event["id"], seats, options.max_wait_seconds)
+    before = await _design_before(stack)
+    result.rows += _winner_rows(load, before, seats)
     sold_at = verdict.last_seat_taken_at or max(s.end for s in load.samples)
     result.loads += [refused, bare]
     result.throughput += [
@@ -117,6 +115,91 @@ async def run(stack: BenchStack) -> ScenarioResult:
         }
     )
     return result
+
+
+async def _sale(stack: BenchStack, label: str) -> tuple[dict[str, Any], dict[str, Any], LoadResult]:
+    """Every buyer of the sale asks for one seat of a new event's only type, paying at once."""
+    options = stack.options
+    async with http_client(stack.api_url, options.flash_concurrency) as http:
+        event = await create_event(http, [options.flash_seats])
+        body = order_body(event["id"], event["ticket_types"][0]["id"], CARD)
+
+        async def buy(_index: int) -> int:
+            return (await http.post("/orders", body)).status
+
+        load = await closed_loop(
+            label, buy, options.flash_buyers, options.flash_concurrency, options.max_wait_seconds
+        )
+    return event, body, load
+
+
+async def _design_before(stack: BenchStack) -> LoadResult:
+    """The same sale on the create path before RESERVE_IN_API (admission control, then the
+    answer waiting for the run's reservation), in the same run; the API is put back after."""
+    processes, overrides = stack.api_processes, dict(stack.settings_overrides)
+    stack.start_api(processes, **{**overrides, "reserve_in_api": "false"})
+    try:
+        event, _, load = await _sale(stack, "flash sale, design before")
+        await _verify(stack, event["id"], stack.options.flash_seats, stack.options.max_wait_seconds)
+    finally:
+        stack.start_api(processes, **overrides)
+    return load
+
+
+def _winner_rows(ours: LoadResult, before: LoadResult, seats: int) -> list[Row]:
+    """How many buyers who got a seat heard so at once (201), not after polling (202), and how
+    long their answer took: ours beside the design before it."""
+    rows: list[Row] = []
+    at_once = {
+        name: sum(1 for s in load.samples if s.status == 201)
+        for name, load in (("ours", ours), ("before", before))
+    }
+    rows.append(
+        Row(
+            NAME,
+            f"winners answered 201 at once (of {seats} seats)",
+            at_once["ours"],
+            "orders",
+            seats,
+            0.95,
+            note="target: 95% of the seats",
+        )
+    )
+    rows.append(
+        Row(
+            NAME,
+            "winners answered 201 at once, design before RESERVE_IN_API",
+            at_once["before"],
+            "orders",
+            seats,
+        )
+    )
+    p50 = {
+        name: latency_summary([s.seconds for s in load.samples if s.status in (201, 202)])["p50_ms"]
+        for name, load in (("ours", ours), ("before", before))
+    }
+    rows.append(
+        Row(
+            NAME,
+            "winners' answer p50 (target 1,000 ms)",
+            p50["ours"],
+            "ms",
+            1000.0,
+            1.0,
+            higher_is_better=False,
+        )
+    )
+    rows.append(
+        Row(
+            NAME,
+            "winners' answer p50, beside the design before",
+            p50["ours"],
+            "ms",
+            p50["before"],
+            higher_is_better=False,
+        )
+    )
+    return rows
 
 
 @dataclass
