@@ -9,6 +9,7 @@ RESERVATION_WAIT_SECONDS)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 
@@ -109,10 +110,12 @@ class WaitingCreation:
         # No connection is held while waiting on Temporal (the session's transaction has ended).
         try:
             return await self._start_and_ask(session, order, keyed)
-        except Exception:
+        except BaseException:
             # No reservation will follow this admission (or one is already on its way, and the
             # seats it counted are let go a little early: nothing is sold without the UPDATE).
-            await _withdraw_quietly(session, order_id)
+            # A request cancelled mid-way (its client gone, the server stopping) withdraws too:
+            # its admission would otherwise keep seats off sale until the lease ran out.
+            await asyncio.shield(_withdraw_quietly(session, order_id))
             raise
 
     def _remembered(self, body: OrderCreate, idempotency_key: str | None) -> None:
