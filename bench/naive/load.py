@@ -56,11 +56,14 @@ async def run_naive(stack: BenchStack, count: int, concurrency: int, label: str)
     return NaiveRun(load, order_ids[: len(load.samples)])
 
 
-async def history_shape(stack: BenchStack, workflow_id: str) -> dict[str, int]:
-    """How many events one purchase's history holds, by type (and `all`): what the server
-    writes per purchase, for the estimate in bench/README.md ("Beyond this machine")."""
+async def history_shape(stack: BenchStack, workflow_ids: list[str]) -> dict[str, int]:
+    """How many events the last of these purchases' history holds, by type (and `all`): what
+    the server writes per purchase, for the estimate in bench/README.md ("Beyond this
+    machine"). Empty when there was no purchase (the run's checks say why)."""
+    if not workflow_ids:
+        return {}
     shape: dict[str, int] = {}
-    history = await stack.temporal.get_workflow_handle(workflow_id).fetch_history()
+    history = await stack.temporal.get_workflow_handle(workflow_ids[-1]).fetch_history()
     for event in history.events:
         name = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_").lower()
         shape[name] = shape.get(name, 0) + 1

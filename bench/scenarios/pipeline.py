@@ -204,7 +204,7 @@ async def run(stack: BenchStack) -> ScenarioResult:
             "payment_answers": mine.load.statuses(),
             "steps": mine.steps,
             "cpu_ms_per_purchase": mine.cpu_ms,
-            "history_events": await history_shape(stack, mine.order_ids[-1]),
+            "history_events": await history_shape(stack, mine.order_ids),
         },
         "naive": {
             "orders": count,
@@ -213,7 +213,7 @@ async def run(stack: BenchStack) -> ScenarioResult:
             "answers": naive.load.statuses(),
             "steps": naive.steps,
             "cpu_ms_per_purchase": naive.cpu_ms,
-            "history_events": await history_shape(stack, naive.order_ids[-1]),
+            "history_events": await history_shape(stack, naive.order_ids),
         },
         "bare": baseline.summary(),
     }
