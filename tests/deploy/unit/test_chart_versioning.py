@@ -19,7 +19,7 @@ def test_a_versioned_release_registers_its_build_before_the_workers_start() -> N
     assert container["command"] == ["boxoffice", "worker", "--register-build"]
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["WORKER_BUILD_ID"] == "abc123"
-    worker = find(found, "Deployment", "boxoffice-worker-purchases")
+    worker = find(found, "Deployment", "boxoffice-worker-purchases-abc123")
     (worker_container,) = worker["spec"]["template"]["spec"]["containers"]
     worker_env = {e["name"]: e.get("value") for e in worker_container["env"]}
     assert worker_env["WORKER_DEPLOYMENT_NAME"] == "boxoffice"

@@ -67,7 +67,17 @@ arrive as float64, which Go would print as 1e+06). */}}
 
 {{/* Every setting and secret, the same for the API, the workers and the jobs. */}}
 {{- define "boxoffice.env" -}}
-{{- $settings := .Values.settings | default dict -}}
+{{- include "boxoffice.envWith" (list . dict) -}}
+{{- end -}}
+
+{{/* The same, with some settings replaced: (list $ (dict "WORKER_BUILD_ID" "...")) for the
+workers of a build still draining, in the same order as before (a build that moves from
+current to draining keeps its pod template, so its pods are not restarted). */}}
+{{- define "boxoffice.envWith" -}}
+{{- $ := index . 0 -}}
+{{- $override := index . 1 -}}
+{{- with $ }}
+{{- $settings := merge (dict) $override (.Values.settings | default dict) -}}
 {{- range $name := keys $settings | sortAlpha }}
 {{- if not (and $.Values.temporal.enabled (eq $name "TEMPORAL_ADDRESS")) }}
 - name: {{ $name }}
@@ -96,6 +106,7 @@ arrive as float64, which Go would print as 1e+06). */}}
 {{- end }}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
+{{- end }}
 {{- end }}
 {{- end -}}
 
@@ -140,4 +151,56 @@ volumeMounts:
 {{- if and .Values.api.autoscaling.enabled (gt (int .Values.api.autoscaling.minReplicas) (int .Values.api.autoscaling.maxReplicas)) -}}
 {{- fail (printf "api.autoscaling.minReplicas (%d) is more than maxReplicas (%d)" (int .Values.api.autoscaling.minReplicas) (int .Values.api.autoscaling.maxReplicas)) -}}
 {{- end -}}
+{{- end -}}
+
+{{/* The worker builds to run, as a JSON list: the current one (settings.WORKER_BUILD_ID, the
+release's image) first, then each of workers.drainingBuilds (its own image tag, small pools),
+kept until their pinned runs are done. Each has buildId, slug (the id as a DNS label: in the
+Deployments' names, labels and selectors), image and replicas per queue. An unversioned release
+has one build with an empty id and slug: the Deployments keep their plain names. */}}
+{{- define "boxoffice.workerBuilds" -}}
+{{- $current := toString (.Values.settings.WORKER_BUILD_ID | default "") | trim -}}
+{{- $draining := .Values.workers.drainingBuilds | default list -}}
+{{- if and $draining (not $current) -}}
+{{- fail "workers.drainingBuilds needs a versioned release: set settings.WORKER_DEPLOYMENT_NAME and WORKER_BUILD_ID (the new build), and list the older builds under drainingBuilds" -}}
+{{- end -}}
+{{- $pools := dict -}}
+{{- range $queue := list "purchases" "payments" "fulfilment" -}}
+{{- $_ := set $pools $queue (index $.Values.workers $queue).replicas -}}
+{{- end -}}
+{{- $builds := list (dict "buildId" $current "slug" (include "boxoffice.buildSlug" $current) "image" (include "boxoffice.image" .) "replicas" $pools "current" true) -}}
+{{- $seen := dict $current "the current build (settings.WORKER_BUILD_ID)" -}}
+{{- range $i, $build := $draining -}}
+{{- $id := toString $build.buildId | trim -}}
+{{- if eq $id $current -}}
+{{- fail (printf "workers.drainingBuilds[%d].buildId %q is the current build (settings.WORKER_BUILD_ID): list only older builds still draining" $i $id) -}}
+{{- end -}}
+{{- if hasKey $seen $id -}}
+{{- fail (printf "workers.drainingBuilds[%d].buildId %q is listed twice" $i $id) -}}
+{{- end -}}
+{{- $_ := set $seen $id (printf "workers.drainingBuilds[%d]" $i) -}}
+{{- $replicas := dict -}}
+{{- range $queue := list "purchases" "payments" "fulfilment" -}}
+{{- $_ := set $replicas $queue (index ($build.replicas | default dict) $queue | default 1) -}}
+{{- end -}}
+{{- $image := printf "%s:%s" $.Values.image.repository $build.imageTag -}}
+{{- $builds = append $builds (dict "buildId" $id "slug" (include "boxoffice.buildSlug" $id) "image" $image "replicas" $replicas "current" false) -}}
+{{- end -}}
+{{- $slugs := dict -}}
+{{- range $build := $builds -}}
+{{- if and $build.buildId (not $build.slug) -}}
+{{- fail (printf "build id %q has no letter or digit to name its worker Deployments by" $build.buildId) -}}
+{{- end -}}
+{{- if hasKey $slugs $build.slug -}}
+{{- fail (printf "builds %q and %q would name their worker Deployments alike (%q): their first 40 characters differ only in case or punctuation" (index $slugs $build.slug) $build.buildId $build.slug) -}}
+{{- end -}}
+{{- $_ := set $slugs $build.slug $build.buildId -}}
+{{- end -}}
+{{- toJson $builds -}}
+{{- end -}}
+
+{{/* A build id as part of a DNS name and a label value: lower case, runs of anything but
+letters and digits as one "-", at most 40 characters. */}}
+{{- define "boxoffice.buildSlug" -}}
+{{- regexReplaceAll "[^a-z0-9]+" (lower .) "-" | trunc 40 | trimAll "-" -}}
 {{- end -}}
