@@ -1,10 +1,17 @@
 """The deployment's part of the one settings class (`settings.Settings` inherits it): which
-Temporal Worker Deployment and build a worker belongs to."""
+Temporal Worker Deployment and build a worker belongs to, and how it reaches a Temporal that
+wants TLS (Temporal Cloud: mTLS or an API key)."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings
+
+#: The file settings for Temporal's TLS, by field name: each must be a readable file.
+_TLS_FILES = ("temporal_tls_cert_file", "temporal_tls_key_file", "temporal_tls_ca_file")
 
 
 class DeploySettings(BaseSettings):
@@ -14,3 +21,57 @@ class DeploySettings(BaseSettings):
     # two alone is refused at start (`core/temporal/versioning.py` says why in one line).
     worker_deployment_name: str | None = Field(default=None, max_length=200)
     worker_build_id: str | None = Field(default=None, max_length=200)
+
+    # TLS to Temporal (`core/temporal/client.py`). All unset: plain gRPC (the dev server, a
+    # cluster in the same network). A client certificate and key (PEM files, mTLS: Temporal
+    # Cloud's certificate auth), an API key, or TEMPORAL_TLS=true each turn TLS on; the server
+    # is checked against the system's roots unless a CA file is given.
+    temporal_tls: bool = False
+    temporal_tls_cert_file: Path | None = None
+    temporal_tls_key_file: Path | None = None
+    temporal_tls_ca_file: Path | None = None
+    # The name the server's certificate is checked for, when it is not the address's host.
+    temporal_tls_server_name: str | None = None
+    # Temporal Cloud's API keys: a secret, sent as a bearer token over TLS.
+    temporal_api_key: SecretStr | None = None
+
+    @field_validator(*_TLS_FILES, "temporal_tls_server_name", "temporal_api_key", mode="before")
+    @classmethod
+    def _blank_tls_is_unset(cls, value: object) -> object:
+        """`VAR=` in an env file or compose means "not set"."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _usable_tls_files(self) -> Self:
+        """Refused at start, not at the first connection: a certificate without its key (or
+        the reverse), and a file this process cannot read."""
+        cert, key = self.temporal_tls_cert_file, self.temporal_tls_key_file
+        if (cert is None) != (key is None):
+            given, missing = (
+                ("TEMPORAL_TLS_CERT_FILE", "TEMPORAL_TLS_KEY_FILE")
+                if key is None
+                else ("TEMPORAL_TLS_KEY_FILE", "TEMPORAL_TLS_CERT_FILE")
+            )
+            raise ValueError(f"{given} is set but {missing} is not: mTLS needs both")
+        for name in _TLS_FILES:
+            path: Path | None = getattr(self, name)
+            if path is None:
+                continue
+            try:
+                with path.open("rb") as file:
+                    file.read(1)
+            except OSError as error:
+                raise ValueError(
+                    f"{name.upper()} {str(path)!r} cannot be read: {error.strerror or error}"
+                ) from None
+        return self
+
+    @property
+    def temporal_uses_tls(self) -> bool:
+        return bool(
+            self.temporal_tls
+            or self.temporal_tls_cert_file
+            or self.temporal_tls_ca_file
+            or self.temporal_tls_server_name
+            or self.temporal_api_key
+        )

@@ -41,6 +41,8 @@ SECRET_SETTINGS = frozenset(
         "TICKET_SIGNING_KEY",
     }
 )
+#: Secrets a deployment may go without (read from the Secret when it holds them).
+OPTIONAL_SECRET_SETTINGS = frozenset({"TEMPORAL_API_KEY"})
 #: Kinds of the Prometheus Operator, whose schemas are CRDs and not in kubernetes-validate.
 OPERATOR_KINDS = frozenset({"ServiceMonitor", "PodMonitor"})
 Obj = dict[str, Any]
@@ -120,7 +122,8 @@ def settings_schemas() -> dict[str, dict[str, Any]]:
     """Every setting but the secrets, by environment variable name."""
     properties = Settings.model_json_schema()["properties"]
     named = {name.upper(): setting_schema(schema) for name, schema in properties.items()}
-    return {name: schema for name, schema in named.items() if name not in SECRET_SETTINGS}
+    secrets = SECRET_SETTINGS | OPTIONAL_SECRET_SETTINGS
+    return {name: schema for name, schema in named.items() if name not in secrets}
 
 
 def file_name(obj: Obj) -> str:

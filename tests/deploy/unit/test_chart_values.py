@@ -12,7 +12,14 @@ import helm_python as helm
 import pytest
 import yaml
 
-from tests.deploy.chart import CHART_DIR, ROOT, SECRET_SETTINGS, render, settings_schemas
+from tests.deploy.chart import (
+    CHART_DIR,
+    OPTIONAL_SECRET_SETTINGS,
+    ROOT,
+    SECRET_SETTINGS,
+    render,
+    settings_schemas,
+)
 
 _OUTSIDE = ("AWS_", "OTEL_")
 
@@ -48,7 +55,7 @@ def test_an_unset_secret_name_is_refused(name: str | None) -> None:
     assert "name of the existing Secret holding DATABASE_URL" in message
 
 
-@pytest.mark.parametrize("secret", sorted(SECRET_SETTINGS))
+@pytest.mark.parametrize("secret", sorted(SECRET_SETTINGS | OPTIONAL_SECRET_SETTINGS))
 def test_a_secret_given_as_a_value_is_refused(secret: str) -> None:
     message = refusal({"settings": {secret: "not-here"}})
     assert f"{secret} is a secret: a key of the Secret named by secret.name" in message

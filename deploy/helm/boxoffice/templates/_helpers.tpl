@@ -77,7 +77,7 @@ current to draining keeps its pod template, so its pods are not restarted). */}}
 {{- $ := index . 0 -}}
 {{- $override := index . 1 -}}
 {{- with $ }}
-{{- $settings := merge (dict) $override (.Values.settings | default dict) -}}
+{{- $settings := merge (dict) $override (include "boxoffice.tlsEnv" . | fromYaml) (.Values.settings | default dict) -}}
 {{- range $name := keys $settings | sortAlpha }}
 {{- if not (and $.Values.temporal.enabled (eq $name "TEMPORAL_ADDRESS")) }}
 - name: {{ $name }}
@@ -122,13 +122,36 @@ imagePullSecrets:
 {{- end }}
 {{- end -}}
 
-{{/* DATA_DIR and /tmp: the writable places under a read-only root filesystem. */}}
+{{/* The settings that point at the mounted Temporal client certificate (temporalTls), as a
+YAML map; they replace the same settings given under settings. */}}
+{{- define "boxoffice.tlsEnv" -}}
+{{- with .Values.temporalTls }}
+{{- if .secretName }}
+TEMPORAL_TLS_CERT_FILE: {{ printf "%s/%s" .mountPath .certKey | quote }}
+TEMPORAL_TLS_KEY_FILE: {{ printf "%s/%s" .mountPath .keyKey | quote }}
+{{- if .caKey }}
+TEMPORAL_TLS_CA_FILE: {{ printf "%s/%s" .mountPath .caKey | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* DATA_DIR and /tmp: the writable places under a read-only root filesystem; the Temporal
+client certificate when temporalTls.secretName is set. */}}
 {{- define "boxoffice.volumes" -}}
 volumes:
   - name: data
     emptyDir: {}
   - name: tmp
     emptyDir: {}
+  {{- with .Values.temporalTls }}
+  {{- if .secretName }}
+  - name: temporal-tls
+    secret:
+      secretName: {{ .secretName | quote }}
+      defaultMode: 0440
+  {{- end }}
+  {{- end }}
 {{- end -}}
 
 {{- define "boxoffice.volumeMounts" -}}
@@ -137,6 +160,13 @@ volumeMounts:
     mountPath: {{ .Values.settings.DATA_DIR | default "/data" }}
   - name: tmp
     mountPath: /tmp
+  {{- with .Values.temporalTls }}
+  {{- if .secretName }}
+  - name: temporal-tls
+    mountPath: {{ .mountPath | quote }}
+    readOnly: true
+  {{- end }}
+  {{- end }}
 {{- end -}}
 
 {{/* Refusals that need two values at once, which values.schema.json cannot compare. */}}
