@@ -54,13 +54,14 @@ class Cluster:
     s3_endpoint: str
     tmp: Path
 
-    def http(self, timeout: float = 60) -> httpx.AsyncClient:
+    def http(self, timeout: float = 60, base_url: str | None = None) -> httpx.AsyncClient:
         """A client with a token of every staff role: the chaos buyers and support alike see
-        every order (access rules have tests of their own)."""
+        every order (access rules have tests of their own). `base_url`: another API process
+        of this cluster."""
         limits = httpx.Limits(max_connections=500, max_keepalive_connections=100)
         token = mint_token(self.settings, "chaos-staff", ["admin", "support", "gate"])
         return httpx.AsyncClient(
-            base_url=self.api_url,
+            base_url=base_url or self.api_url,
             timeout=timeout,
             limits=limits,
             trust_env=False,

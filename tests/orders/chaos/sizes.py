@@ -24,6 +24,10 @@ class Sizes:
     #: An event cancelled under kills: its completed orders, and its held ones.
     cancel_completed: int
     cancel_held: int
+    #: An API process SIGKILLed mid-create: rounds per kill point, and other buyers of the
+    #: same seats meanwhile (through the cluster's API).
+    api_kill_rounds: int
+    api_kill_buyers: int
     #: Whether a seat back later than `RELEASE_BOUND` after its hold's expiry is a violation.
     #: The issue asks for "within seconds" in `make chaos`; in `make test` the lag is only
     #: reported, as speed is judged by benchmarks, never by the test suite.
@@ -43,6 +47,8 @@ SHORT = Sizes(
     model_steps=8,
     cancel_completed=10,
     cancel_held=3,
+    api_kill_rounds=1,
+    api_kill_buyers=6,
     judge_release_lag=False,
 )
 FULL = Sizes(
@@ -58,6 +64,8 @@ FULL = Sizes(
     model_steps=20,
     cancel_completed=80,
     cancel_held=20,
+    api_kill_rounds=10,
+    api_kill_buyers=60,
     judge_release_lag=True,
 )
 
