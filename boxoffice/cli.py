@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from boxoffice.core.command_settings import command_settings
+from boxoffice.core.settings import Settings
 from boxoffice.core.temporal.search_attributes import REGISTRATION
 
 # events/cli.py's commands with cancel, cancellation and postpone added (lifecycle/cli.py).
@@ -21,6 +22,9 @@ from boxoffice.events.lifecycle.cli import events_app
 from boxoffice.gate.cli import gate
 from boxoffice.orders.cli import orders_app
 from boxoffice.orders.reconciliation.cli import reconcile_app
+
+if TYPE_CHECKING:
+    from boxoffice.core.temporal.client import Security
 
 app = typer.Typer(
     help="Boxoffice: a ticket-selling backend where each purchase is a Temporal workflow.",
@@ -127,11 +131,13 @@ async def register_search_attributes(
     attributes: Mapping[str, str] = REGISTRATION,
     *,
     wait_seconds: float = 0,
+    security: Security | None = None,
 ) -> list[str]:
     """Register the custom search attributes (name -> Temporal type) on a namespace; returns the
     ones it added. Idempotent: existing ones are skipped, a concurrent add is fine, and a name
     registered with another type is an error. Retries for `wait_seconds` while the server or the
-    namespace is not there yet (a fresh Temporal container creates `default` after it starts)."""
+    namespace is not there yet (a fresh Temporal container creates `default` after it starts).
+    `security`: TLS and API key (`core/temporal/client.py`), none by default."""
     from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import (
         AddSearchAttributesRequest,
@@ -143,7 +149,12 @@ async def register_search_attributes(
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            client = await Client.connect(address, namespace=namespace)
+            client = await Client.connect(
+                address,
+                namespace=namespace,
+                tls=security.tls if security else False,
+                api_key=security.api_key if security else None,
+            )
             listed = await client.operator_service.list_search_attributes(
                 ListSearchAttributesRequest(namespace=namespace)
             )
@@ -182,24 +193,62 @@ def temporal_setup(
     wait: Annotated[
         float, typer.Option(help="Seconds to keep retrying while Temporal is not ready.")
     ] = 0,
+    reconcile_schedule: Annotated[
+        bool,
+        typer.Option(help="Create or update the daily reconciliation Schedule as well."),
+    ] = True,
+    reconcile_hour: Annotated[
+        int, typer.Option(min=0, max=23, help="UTC hour of the daily reconciliation.")
+    ] = 3,
+    reconcile_fix: Annotated[
+        bool,
+        typer.Option(
+            "--reconcile-fix/--reconcile-report-only",
+            help="Whether the daily reconciliation refunds stray payments it finds.",
+        ),
+    ] = True,
 ) -> None:
     """Register the search attributes (OrderStatus, EventId, NeedsAttentionSince...) on
-    TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (before deploying code that sets them)."""
+    TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (before deploying code that sets them), and create or
+    update the daily reconciliation Schedule (`boxoffice reconcile schedule`). Idempotent: run
+    it at every deploy (the Helm chart's setup Job and docker-compose's `migrate` do)."""
+    from boxoffice.core.temporal.client import connection_security
+
     settings = command_settings()
+    where = f"{settings.temporal_address} ({settings.temporal_namespace})"
     try:
         added = asyncio.run(
             register_search_attributes(
-                settings.temporal_address, settings.temporal_namespace, wait_seconds=wait
+                settings.temporal_address,
+                settings.temporal_namespace,
+                wait_seconds=wait,
+                security=connection_security(settings),
             )
         )
     except RuntimeError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
-    where = f"{settings.temporal_address} ({settings.temporal_namespace})"
     if added:
         typer.echo(f"registered search attributes {', '.join(added)} on {where}")
     else:
         typer.echo(f"search attributes already registered on {where}")
+    if reconcile_schedule:
+        from boxoffice.orders.reconciliation.schedule import SCHEDULE_ID
+
+        done = asyncio.run(ensure_reconciliation_schedule(settings, reconcile_hour, reconcile_fix))
+        mode = "refunding stray payments" if reconcile_fix else "reporting only"
+        when = f"daily at {reconcile_hour:02d}:00 UTC"
+        typer.echo(f"schedule {SCHEDULE_ID} {done}: {when}, {mode}, on {where}")
+
+
+async def ensure_reconciliation_schedule(settings: Settings, hour: int, fix: bool) -> str:
+    """The daily reconciliation Schedule created, or updated in place (never a second one);
+    `created` or `updated`. Through `connect()`: the schedule's input is encrypted with the
+    payload keys the workers decrypt it with."""
+    from boxoffice.core.temporal.client import connect
+    from boxoffice.orders.reconciliation.schedule import ensure_schedule
+
+    return await ensure_schedule(await connect(settings), settings, hour, fix)
 
 
 if __name__ == "__main__":

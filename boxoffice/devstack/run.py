@@ -145,6 +145,21 @@ def _keep_stopping(_signum: int, _frame: Any) -> None:
 # --------------------------------------------------------------------------- the stack
 
 
+def _temporal_setup(env: dict[str, str]) -> None:
+    """`boxoffice temporal setup`, as every deploy runs it: the search attributes (the dev
+    server has them already) and the daily reconciliation Schedule, created or updated. A
+    Temporal that refuses it (not ours) is said, not fatal."""
+    command = [sys.executable, "-m", "boxoffice.cli", "temporal", "setup", "--wait", "30"]
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    if done.returncode != 0:
+        _say(f"`boxoffice temporal setup` failed: {lines[-1] if lines else done.returncode}")
+    elif lines:
+        _say(lines[-1])
+
+
 def _wait_ready(url: str, children: dict[str, subprocess.Popen[bytes]], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     last = "no answer"
@@ -333,6 +348,7 @@ def _start(stack: contextlib.ExitStack, data_dir: Path, ports: DevPorts) -> None
     )
     children = {"API": api, "worker": worker}
     _wait_ready(f"http://127.0.0.1:{ports.api}/readyz", children, timeout=120)
+    _temporal_setup(env)
     shown = settings.model_copy(update={"temporal_ui_url": temporal_ui_url})
     print(banner(ports, shown, demo, mail_dir, data_dir), flush=True)
 

@@ -1,11 +1,13 @@
 """The daily Schedule that runs ReconciliationWorkflow for the previous UTC day.
 
-Created or updated in place by `boxoffice reconcile schedule` (safe to run at every deploy).
-A run that overlaps the previous one is skipped; a missed run (Temporal away) is caught up
-within a day."""
+Created or updated in place (never a second one) by `boxoffice temporal setup`, the deploy's
+setup (the Helm chart's Job, docker-compose's `migrate`), and by `boxoffice reconcile schedule`;
+a paused schedule stays paused. A run that overlaps the previous one is skipped; a missed run
+(Temporal away) is caught up within a day."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from temporalio.client import (
@@ -58,8 +60,10 @@ async def ensure_schedule(client: Client, settings: Settings, hour: int, fix: bo
     except ScheduleAlreadyRunningError:
         pass
 
-    def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
-        return ScheduleUpdate(schedule=wanted)
+    def replace(current: ScheduleUpdateInput) -> ScheduleUpdate:
+        # An operator's pause (and its note) outlives the update every deploy makes.
+        state = current.description.schedule.state
+        return ScheduleUpdate(schedule=dataclasses.replace(wanted, state=state))
 
     await client.get_schedule_handle(SCHEDULE_ID).update(replace)
     return "updated"

@@ -1,5 +1,6 @@
 """The chart against a Temporal that wants TLS (Temporal Cloud): a client certificate from an
-existing Secret mounted into every pod, or the API key read from the release's Secret."""
+existing Secret mounted into every pod, or the API key read from the release's Secret; and the
+setup Job that also creates the reconciliation Schedule."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from tests.deploy.chart import (
     KUBERNETES_VERSIONS,
     Obj,
+    find,
     render,
     render_objects,
     validation_errors,
@@ -78,9 +80,27 @@ def test_the_api_key_comes_from_the_secret_when_it_holds_one() -> None:
         }
 
 
+def setup_command(values: dict[str, Any] | None = None) -> list[str]:
+    job = find(render_objects(values), "Job", "boxoffice-temporal-setup")
+    command: list[str] = only_container(job)["command"]
+    return command
+
+
+def test_the_setup_job_creates_the_reconciliation_schedule() -> None:
+    assert setup_command() == [
+        *("boxoffice", "temporal", "setup", "--wait", "300"),
+        *("--reconcile-hour", "3", "--reconcile-fix"),
+    ]
+    report_only = {"temporalSetup": {"reconciliation": {"hour": 0, "fix": False}}}
+    assert setup_command(report_only)[-3:] == ["--reconcile-hour", "0", "--reconcile-report-only"]
+    without = {"temporalSetup": {"reconciliation": {"schedule": False}}}
+    assert setup_command(without)[-1] == "--no-reconcile-schedule"
+
+
 @pytest.mark.parametrize(
     ("values", "expected"),
     [
+        ({"temporalSetup": {"reconciliation": {"hour": 24}}}, "reconciliation/hour': maximum"),
         ({"temporalTls": {"mountPath": "relative"}}, "/temporalTls/mountPath"),
         (
             {"settings": {"TEMPORAL_API_KEY": "k"}},
