@@ -115,8 +115,6 @@ REQUIRED = {
         for path in ("waited_out", "support_retry", "support_cancel")
     ),
     "chaos_abandoned_hold",
-    # An API SIGKILLed after taking the seats: the run adopted them, and its hold ended.
-    "chaos_api_killed",
     # An event's life: Stripe refusing a refund, a postponement reaching an order's run, an
     # order with add-ons, and the event-wide runs themselves.
     "refund_refused_by_stripe",
