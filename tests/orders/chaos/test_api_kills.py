@@ -195,7 +195,6 @@ async def test_api_killed_mid_create_strands_no_seat(chaos: Chaos) -> None:
         chaos.world.sessions, killed, {"expired"}, within=HOLD_SECONDS + 120
     )
     completed = await wait_for_statuses(chaos.world.sessions, bought, {"completed"})
-    await chaos.record_history(killed[POINTS.index("after_reserve")], "chaos_api_killed")
     violations += await _released(chaos, killed)
     async with chaos.world.sessions() as session:
         available = (
