@@ -19,9 +19,9 @@ from boxoffice.orders.tickets.pdf import (
     TicketPage,
     TicketsDocument,
     format_price,
-    qr_image,
     render_tickets_pdf,
 )
+from boxoffice.orders.tickets.qr import qr_image
 
 EVENT = uuid.UUID("9e8d7c6b-5a49-4837-a625-14f3e2d1c0b9")
 
