@@ -9,7 +9,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -21,15 +20,14 @@ from boxoffice.auth.rate_limit import RateLimiter
 from boxoffice.auth.tokens import TokenVerifier
 from boxoffice.core.database.engine import create_engine, session_factory
 from boxoffice.core.http import health
-from boxoffice.core.http.body_limit import BodyLimitMiddleware
+from boxoffice.core.http.errors import http_error_response
 from boxoffice.core.http.fields import PATTERN_MEANS
-from boxoffice.core.http.internal_errors import InternalErrorMiddleware
+from boxoffice.core.http.middlewares import add_middlewares
 from boxoffice.core.http.openapi_doc import install_openapi
 from boxoffice.core.http.outages import install_outage_handlers
-from boxoffice.core.http.security_headers import SecurityHeadersMiddleware
 from boxoffice.core.observability.logging import configure_logging
-from boxoffice.core.observability.metrics import ApiMetrics, HttpMetricsMiddleware
-from boxoffice.core.observability.tracing import configure_tracing, instrument_app
+from boxoffice.core.observability.metrics import ApiMetrics
+from boxoffice.core.observability.tracing import configure_tracing
 from boxoffice.core.s3 import make_s3_client
 from boxoffice.core.settings import Settings, get_settings
 from boxoffice.core.temporal.client import connect
@@ -112,10 +110,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Buy tickets: every purchase is a durable Temporal workflow.",
         lifespan=lifespan,
     )
+    # Routes are matched in the order they are included, and a flash sale is mostly
+    # POST /orders: its router first (no path of the others overlaps its paths).
+    app.include_router(orders.router)
     app.include_router(storefront.FRONT)
     app.include_router(health.router)
     app.include_router(events.router)
-    app.include_router(orders.router)
     app.include_router(webhooks.router)
     app.include_router(admin.router)
     app.include_router(lifecycle.router)
@@ -127,25 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sold_out = SoldOutMemo(settings.sold_out_memory_seconds)
     app.state.catalogue = CatalogueCache(settings.catalogue_cache_seconds)
     app.state.admission_turns = AdmissionTurns(settings.admissions_at_once_per_type)
-    app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Order-Token"],
-            expose_headers=["Location", "Retry-After", "ETag"],
-        )
-    # An oversized body is refused before any other work (metrics aside)...
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
-    # ...a bug answers JSON like every other error...
-    app.add_middleware(InternalErrorMiddleware)
-    # ...and added last, so outermost: every answer, a 413 and a 500 too, has the headers.
-    app.add_middleware(
-        SecurityHeadersMiddleware, https=settings.public_base_url.startswith("https://")
-    )
-    # Outermost of all when tracing is on: a request's span covers everything above.
-    instrument_app(app)
+    add_middlewares(app, settings, metrics)
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:
@@ -202,4 +184,4 @@ def _without_null_branches(errors: Sequence[Any]) -> list[Any]:
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    return http_error_response(exc)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import NoReturn
 
 from fastapi import HTTPException
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from boxoffice.core.errors import DomainError, ErrorKind
 from boxoffice.core.http.outages import RETRY_AFTER_SECONDS
@@ -29,3 +31,16 @@ def http_error(error: DomainError) -> HTTPException:
 
 def raise_http(error: DomainError) -> NoReturn:
     raise http_error(error) from None
+
+
+def error_response(error: DomainError) -> JSONResponse:
+    """The answer `raise_http` leads to, without raising: for a route's cheapest path, where
+    the trip through the exception handlers costs a good part of its work."""
+    return http_error_response(http_error(error))
+
+
+def http_error_response(error: StarletteHTTPException) -> JSONResponse:
+    """How every HTTPException is answered (the app's handler too): `{"detail": ...}`."""
+    return JSONResponse(
+        {"detail": error.detail}, status_code=error.status_code, headers=error.headers
+    )

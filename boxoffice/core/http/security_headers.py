@@ -21,31 +21,35 @@ _DOCS_POLICY = (
     b"img-src 'self' data: https://fastapi.tiangolo.com; frame-ancestors 'none'",
 )
 _DOCS = ("/docs", "/redoc")
+#: Unless the answer says otherwise (the shop's static files are cached).
+_NO_STORE = (b"cache-control", b"no-store")
 
 
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, https: bool) -> None:
         self.app = app
-        self.headers = list(_ALWAYS)
+        always = list(_ALWAYS)
         if https:
-            self.headers.append((b"strict-transport-security", b"max-age=31536000"))
+            always.append((b"strict-transport-security", b"max-age=31536000"))
+        # Built once: every answer gets one of these two lists.
+        self._api = [*always, _API_POLICY, _NO_STORE]
+        self._docs = [*always, _DOCS_POLICY, _NO_STORE]
+        self._names = frozenset(name for name, _ in self._api)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        docs = str(scope.get("path", "")).startswith(_DOCS)
-        extra = [*self.headers, _DOCS_POLICY if docs else _API_POLICY]
+        extra = self._docs if str(scope.get("path", "")).startswith(_DOCS) else self._api
+        names = self._names
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = [
-                    *message.get("headers", []),
-                    *(h for h in extra if h[0] not in present),
-                ]
-                if b"cache-control" not in present:
-                    message["headers"].append((b"cache-control", b"no-store"))
+                headers = message.get("headers", [])
+                # A header the answer set itself (its own Cache-Control...) is kept as it is.
+                present = {name.lower() for name, _ in headers} & names
+                added = [h for h in extra if h[0] not in present] if present else extra
+                message["headers"] = [*headers, *added]
             await send(message)
 
         await self.app(scope, receive, with_headers)

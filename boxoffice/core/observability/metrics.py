@@ -131,6 +131,10 @@ class NeedsAttentionCollector(Collector):
             await asyncio.sleep(self.interval)
 
 
+#: A request's count, duration and (POST /orders only) reservation time.
+_RequestSeries = tuple[Counter, Histogram, Histogram | None]
+
+
 class ApiMetrics:
     """The API process's metrics: HTTP requests, reservation latency, orders needing
     attention."""
@@ -173,18 +177,34 @@ class ApiMetrics:
         )
         for outcome in PAYMENT_ATTEMPT_OUTCOMES:
             self.payment_attempts.labels(outcome)
+        # (method, route template, status) -> its series; as many as the series themselves.
+        self._series: dict[tuple[str, str, int], _RequestSeries] = {}
         self.needs_attention = NeedsAttentionCollector(needs_attention_interval)
         self.registry.register(self.needs_attention)
         if process_collectors:
             add_process_collectors(self.registry)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.http_requests.labels(method, route, str(status)).inc()
-        self.http_duration.labels(method, route).observe(seconds)
-        if method == "POST" and route == "/orders":
-            outcome = RESERVATION_OUTCOMES.get(status)
-            if outcome is not None:
-                self.reservation_seconds.labels(outcome).observe(seconds)
+        key = (method, route, status)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = self._request_series(method, route, status)
+        count, duration, reservation = series
+        count.inc()
+        duration.observe(seconds)
+        if reservation is not None:
+            reservation.observe(seconds)
+
+    def _request_series(self, method: str, route: str, status: int) -> _RequestSeries:
+        """A request's series, looked up once per kind of request: `labels()` takes a lock
+        and checks its values every time, a good part of a refusal's cost in a flash sale."""
+        outcome = RESERVATION_OUTCOMES.get(status)
+        reserving = method == "POST" and route == "/orders" and outcome is not None
+        return (
+            self.http_requests.labels(method, route, str(status)),
+            self.http_duration.labels(method, route),
+            self.reservation_seconds.labels(outcome) if reserving else None,
+        )
 
 
 #: The route label of a request that matched no route (a 404): one series, not one per path.

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+from fastapi import Response
 
 from boxoffice.app import create_app
 from boxoffice.core.http.internal_errors import INTERNAL_ERROR
@@ -109,3 +110,17 @@ def test_the_limits_off_switch_names_every_abuse_limit(tmp_path: Path) -> None:
     assert set(ABUSE_LIMITS_OFF) == limits
     off = Settings(data_dir=tmp_path, **ABUSE_LIMITS_OFF)  # type: ignore[arg-type]
     assert all(getattr(off, name) == 0 for name in limits)
+
+
+async def test_an_answer_keeps_its_own_cache_control(tmp_path: Path) -> None:
+    app = create_app(Settings(data_dir=tmp_path))
+
+    @app.get("/cached")
+    async def cached() -> Response:
+        return Response(b"x", headers={"Cache-Control": "max-age=60"})
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        response = await http.get("/cached")
+    assert response.headers.get_list("Cache-Control") == ["max-age=60"]
+    assert response.headers["X-Frame-Options"] == "DENY"
