@@ -44,10 +44,12 @@ RATE_LIMITED: dict[int | str, dict[str, object]] = {
 }
 
 
-async def optional_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal | None:
+#: The bearer token as sent, unverified: for a route that decides what to verify when
+#: (`optional_principal` verifies it); declares the route's security in OpenAPI all the same.
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+async def optional_principal(request: Request, credentials: BearerCredentials) -> Principal | None:
     """The verified caller, None without a bearer token; a bad token is always a 401."""
     if credentials is None:
         return None
