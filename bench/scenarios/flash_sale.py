@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench import database
+from bench.bare_api import WITH_MIDDLEWARES
 from bench.catalogue import CARD, create_event, order_body
 from bench.load import LoadResult, closed_loop, http_client, latency_summary, per_second
 from bench.outcome import Row, ScenarioResult, Series
@@ -22,6 +23,8 @@ from bench.stripe_check import succeeded_charges
 
 NAME = "flash_sale"
 TARGET = 0.5
+#: Refusals at the door of a sold-out type ÷ the bare 409 (issue 20, item 5).
+DOOR_TARGET = 0.8
 HOLDING = ("reserved", "paying", "paid", "completed", "needs_attention")
 
 
@@ -58,6 +61,7 @@ async def run(stack: BenchStack) -> ScenarioResult:
         )
 
     verdict = await _verify(stack, event["id"], seats, options.max_wait_seconds)
+    door = await _door(stack, body, max(buyers - seats, 1), concurrency)
     before = await _design_before(stack)
     result.rows += _winner_rows(load, before, seats)
     sold_at = verdict.last_seat_taken_at or max(s.end for s in load.samples)
@@ -90,6 +94,28 @@ async def run(stack: BenchStack) -> ScenarioResult:
         ),
         Row(
             NAME,
+            "sold out: refusals/s at the door, after the sale",
+            door["ours"],
+            "/s",
+            door["bare"],
+            DOOR_TARGET,
+        ),
+        Row(
+            NAME,
+            "  the same: bare 409 with our middlewares (their cost)",
+            door["with_middlewares"],
+            "/s",
+            door["bare"],
+        ),
+        Row(
+            NAME,
+            "  the same: ours ÷ bare 409 with our middlewares (our route's cost)",
+            door["ours"],
+            "/s",
+            door["with_middlewares"],
+        ),
+        Row(
+            NAME,
             "workflows started for buyers who got no seat",
             verdict.refused_by_workflow,
             "orders",
@@ -101,6 +127,7 @@ async def run(stack: BenchStack) -> ScenarioResult:
         "answers": load.summary(),
         "refusals": refused.summary(),
         "bare_409": bare.summary(),
+        "door_refusals_per_s": {side: round(rate, 1) for side, rate in door.items()},
         "seats_spoken_for_s": round(spoken_for_at - start, 3),
         "seats_sold_s": round(sold_at - start, 3),
         **dataclasses.asdict(verdict),
@@ -200,6 +227,36 @@ def _winner_rows(ours: LoadResult, before: LoadResult, seats: int) -> list[Row]:
         )
     )
     return rows
+
+
+async def _door(
+    stack: BenchStack, body: dict[str, Any], count: int, concurrency: int
+) -> dict[str, float]:
+    """Refusals per second at the door of the sold-out type once the sale is over, when nothing
+    else runs: ours, the bare 409 and the bare 409 with our middlewares, in turns (ours, bare,
+    middlewares, then the other way round, half the requests each time) so a busy moment of
+    the machine does not fall on one side only."""
+    sides = {
+        "ours": (stack.api_url, "/orders"),
+        "bare": (stack.bare_api_url, "/orders"),
+        "with_middlewares": (stack.bare_api_url, f"{WITH_MIDDLEWARES}/orders"),
+    }
+    refused = dict.fromkeys(sides, 0)
+    elapsed = dict.fromkeys(sides, 0.0)
+    for turn, side in enumerate([*sides, *reversed(sides)]):
+        url, path = sides[side]
+        async with http_client(url, concurrency) as http:
+
+            async def refuse(_index: int, path: str = path) -> int:
+                return (await http.post(path, body)).status
+
+            half = count // 2 if turn < len(sides) else count - count // 2
+            load = await closed_loop(
+                f"door: {side}", refuse, max(half, 1), concurrency, stack.options.max_wait_seconds
+            )
+        refused[side] += sum(1 for s in load.samples if s.status == 409)
+        elapsed[side] += load.elapsed
+    return {side: refused[side] / elapsed[side] if elapsed[side] else 0.0 for side in sides}
 
 
 @dataclass
