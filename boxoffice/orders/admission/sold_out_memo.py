@@ -8,15 +8,23 @@ offered again at most `SOLD_OUT_MEMORY_SECONDS` (setting) later by this process.
 
 When a memory lapses, one request goes to ask Postgres and the rest are still refused from
 memory until it comes back (or one more period passes): forgetting at once would send every
-request of that moment to Postgres together, once a second for as long as the sale lasts."""
+request of that moment to Postgres together, once a second for as long as the sale lasts. A
+request is checked more than once (by the route, then again after waiting its turn): the one
+let through to ask stays let through for the rest of its own task (a context variable), else
+its own second check refused it and the type stayed "sold out" for as long as requests came."""
 
 from __future__ import annotations
 
 import time
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 
 from boxoffice.orders.schemas import OrderCreate
+
+_Key = tuple[uuid.UUID, uuid.UUID]
+#: The types the current request (its asyncio task) was let through to ask Postgres about.
+_ASKING: ContextVar[tuple[_Key, ...]] = ContextVar("sold_out_memo_asking", default=())
 
 
 class SoldOutMemo:
@@ -35,16 +43,18 @@ class SoldOutMemo:
     def refusal(self, body: OrderCreate) -> str | None:
         """Why to refuse, when a ticket type the request asks for was sold out a moment ago."""
         now = self._clock()
+        asking = _ASKING.get()
         for item in body.items:
             key = (body.event_id, item.ticket_type_id)
             seen = self._seen.get(key)
-            if seen is None:
+            if seen is None or key in asking:
                 continue
             until, detail = seen
             if until > now:
                 return detail
             # Lapsed: this request asks Postgres; others are refused meanwhile.
             self._seen[key] = (now + self._ttl, detail)
+            _ASKING.set((*asking, key))
             return None
         return None
 
