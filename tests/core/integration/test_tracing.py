@@ -1,5 +1,5 @@
 """Tracing on the real stack: a purchase over HTTP is one connected trace, from the API's span
-through update-with-start, the workflow and each activity to the Stripe, S3 and SMTP calls.
+through the workflow start, the workflow and each activity to the Stripe, S3 and SMTP calls.
 
 The session's stack runs without tracing, so this test brings its own API and workers (on task
 queues of their own), with tracing turned on for an in-memory exporter."""
@@ -126,13 +126,13 @@ async def test_a_purchase_is_one_connected_trace(stack: Stack) -> None:
     finally:
         stop_tracing()
 
-    # The API's span, the update-with-start it made, and the workflow run under it.
+    # The API's span, the workflow start it made (it then takes the seats itself, which the
+    # run adopts: orders/creation.py), and the workflow run under it.
     http = trace.named("POST /orders")
-    start = trace.named("StartUpdateWithStartWorkflow:PurchaseWorkflow")
+    start = trace.named("StartWorkflow:PurchaseWorkflow")
     assert trace.parent(start) is http
     workflow_run = trace.named("RunWorkflow:PurchaseWorkflow")
     assert trace.parent(workflow_run) is start
-    assert trace.parent(trace.named("HandleUpdate:reservation")) is start
     # Each activity of the pipeline: run by a worker under the workflow's span that started it,
     # the whole way up to the HTTP request.
     for name in PIPELINE:
