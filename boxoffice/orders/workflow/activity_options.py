@@ -16,6 +16,7 @@ from boxoffice.orders.messages import PipelineConfig
 
 class LocalActivityOptions(TypedDict, total=False):
     start_to_close_timeout: timedelta
+    schedule_to_close_timeout: timedelta
     retry_policy: RetryPolicy
 
 
@@ -44,6 +45,22 @@ def reserve(config: PipelineConfig) -> LocalActivityOptions:
             initial_interval=timedelta(milliseconds=200),
             maximum_interval=timedelta(seconds=2),
             maximum_attempts=5,
+            non_retryable_error_types=["InvalidOrder"],
+        ),
+    )
+
+
+def reserve_until_hold_ends(config: PipelineConfig) -> LocalActivityOptions:
+    """The reservation of a run whose API may already have told the buyer "held" (it took the
+    seats itself; the run adopts them, `orders/creation.py`): it keeps trying while the
+    database is away, until the hold would have ended, instead of giving up after five tries
+    and releasing seats the buyer was promised."""
+    return LocalActivityOptions(
+        start_to_close_timeout=timedelta(seconds=10),
+        schedule_to_close_timeout=timedelta(seconds=config.first_hold()),
+        retry_policy=RetryPolicy(
+            initial_interval=timedelta(milliseconds=200),
+            maximum_interval=timedelta(seconds=2),
             non_retryable_error_types=["InvalidOrder"],
         ),
     )

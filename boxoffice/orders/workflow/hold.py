@@ -28,6 +28,8 @@ class HoldSteps(CompensationSteps):
         hold = self._holding
         hold.started = workflow.now()
         hold_ends = hold.started + timedelta(seconds=self._first_hold_seconds())
+        # Runs from before retried five times only (their histories replay that way).
+        patient = workflow.patched("reserve-until-hold-ends")
         try:
             result = await workflow.execute_local_activity_method(
                 InventoryActivities.reserve_seats,
@@ -40,7 +42,11 @@ class HoldSteps(CompensationSteps):
                     request_fingerprint=self._order.request_fingerprint,
                     addons=self._order.addons,
                 ),
-                **options.reserve(self._config),
+                **(
+                    options.reserve_until_hold_ends(self._config)
+                    if patient
+                    else options.reserve(self._config)
+                ),
             )
         except FailureError as failure:
             # A local activity's own error may arrive unwrapped (not as an ActivityError).

@@ -51,6 +51,8 @@ REQUIRED = {
     "paid_while_reserving",
     "cancelled_while_reserving",
     "pay_while_reserving_sold_out",
+    # The run's reservation outlasting a database outage (patch reserve-until-hold-ends).
+    "reserve_outlasts_outage",
     "pay_after_hold",
     "three_d_secure",
     "three_d_secure_abandoned",

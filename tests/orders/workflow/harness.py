@@ -136,6 +136,8 @@ class Fakes:
         self.release_gate: asyncio.Event | None = None
         # When set, reserve_seats waits for it (the API still taking the seats).
         self.reserve_gate: asyncio.Event | None = None
+        # reserve_seats fails (retryably: the database away) this many times first.
+        self.reserve_outages = 0
 
     # --- what happened --------------------------------------------------------------------
 
@@ -198,6 +200,9 @@ class Fakes:
     async def reserve_seats(self, request: ReserveInput) -> ReserveResult:
         self._record("reserve_seats", request)
         await self._gate(self.reserve_gate)
+        if self.reserve_outages > 0:
+            self.reserve_outages -= 1
+            raise ApplicationError("the database is away", type="OperationalError")
         if self.reserve_error is not None:
             raise self.reserve_error
         if self.sold_out:

@@ -86,3 +86,15 @@ async def test_pay_while_reserving_refused_once_sold_out(harness: Harness) -> No
     )
     assert await harness.finish(handle, "pay_while_reserving_sold_out") == "sold_out"
     assert harness.fakes.names() == ["reserve_seats"]
+
+
+async def test_the_reservation_outlasts_a_database_outage(harness: Harness) -> None:
+    """The API may already have told the buyer "held" (it took the seats; the run adopts
+    them): the run's reservation keeps trying while the database is away, where it used to give
+    up after five tries and release what the buyer was promised."""
+    harness.fakes.reserve_outages = 6  # five used to be the limit
+    answer, handle = await harness.create(harness.new_order_id("reserve_outlasts_outage"))
+    assert answer.status == "reserved"
+    assert harness.fakes.count("reserve_seats") == 7
+    assert await harness.finish(handle, "reserve_outlasts_outage") == "expired"
+    assert harness.fakes.names() == ["reserve_seats"] * 7 + ["release_seats"]
