@@ -55,8 +55,8 @@ async def place_order(
     answers: Answers | None = None,
     within: float = 120,
 ) -> tuple[str | None, int]:
-    """POST /orders until the API decides (201 held, 202 deciding, 409 sold out); the same
-    Idempotency-Key every time, so retries can never make a second order."""
+    """POST /orders until the API decides (201 held, 409 sold out; a 202 is followed to its
+    decision); the same Idempotency-Key every time, so retries can never make a second order."""
     key = str(uuid.uuid4())
     body = order_body(event, quantity, payment_method)
     deadline = time.monotonic() + within
@@ -68,12 +68,40 @@ async def place_order(
         if response is not None:
             if answers is not None:
                 answers.note(response)
+            if response.status_code == 202:
+                # Not decided at once (the API could not take the seats itself: the order's run
+                # does): follow the order to its decision, as the Location says.
+                pending = str(response.json()["id"])
+                return pending, await _follow(http, pending, answers, deadline)
             if response.status_code not in _RETRY_STATUSES:
                 order_id = response.json().get("id") if response.status_code < 300 else None
                 return order_id, response.status_code
         if time.monotonic() > deadline:
             last = response.text if response is not None else "no answer"
             raise AssertionError(f"POST /orders was never decided; last answer {last}")
+        await asyncio.sleep(0.5)
+
+
+_HOLDING = {"reserved", "paying", "paid", "completed", "needs_attention"}
+
+
+async def _follow(
+    http: httpx.AsyncClient, order_id: str, answers: Answers | None, deadline: float
+) -> int:
+    """Poll a `202` order until decided: 201 when it holds seats, 409 when it does not."""
+    while True:
+        try:
+            response = await http.get(f"/orders/{order_id}")
+        except httpx.TransportError:
+            response = None
+        if response is not None:
+            if answers is not None:
+                answers.note(response)
+            if response.status_code == 200:
+                return 201 if response.json()["status"] in _HOLDING else 409
+        if time.monotonic() > deadline:
+            last = response.text if response is not None else "no answer"
+            raise AssertionError(f"order {order_id} was never decided; last answer {last}")
         await asyncio.sleep(0.5)
 
 

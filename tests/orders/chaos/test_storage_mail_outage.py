@@ -62,6 +62,8 @@ async def test_storage_or_mail_down(chaos: Chaos, service: str) -> None:
             for order_id in ids[1:]:
                 await _support(http, order_id, "retry")
             retried += ids[1:]
+            # Before the next round's outage: a retried step meeting it would need support again.
+            await wait_for_statuses(chaos.world.sessions, ids[1:], {"completed"})
     found = await wait_for_statuses(chaos.world.sessions, waited + retried, {"completed"})
     found |= await wait_for_statuses(chaos.world.sessions, cancelled, {"refunded"})
     for order_id, path in (
