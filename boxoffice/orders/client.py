@@ -124,11 +124,12 @@ class OrderClient:
                 raise WorkflowAlreadyStartedError(order.order_id, "PurchaseWorkflow") from None
             _unavailable(error)
 
-    async def start(self, order: PurchaseInput) -> None:
+    async def start(self, order: PurchaseInput, *, again: bool = False) -> None:
         """Start the order's run and return once Temporal has recorded it, without waiting for
         a worker (the API reserves the seats itself: `orders/creation.py`). A retried create
         attaches to the running run. `WorkflowAlreadyStartedError`: the order's run has closed,
-        and its row has the answer."""
+        and its row has the answer. `again`: a new run for an order whose run gave up without
+        writing it (the database was away)."""
         try:
             await self.temporal.start_workflow(
                 PurchaseWorkflow.run,
@@ -136,28 +137,16 @@ class OrderClient:
                 id=order.order_id,
                 task_queue=self._settings.task_queue_purchases,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_reuse_policy=(
+                    WorkflowIDReusePolicy.ALLOW_DUPLICATE
+                    if again
+                    else WorkflowIDReusePolicy.REJECT_DUPLICATE
+                ),
                 search_attributes=_search_attributes(order),
             )
         except RPCError as error:
             if error.status == RPCStatusCode.ALREADY_EXISTS:
                 raise WorkflowAlreadyStartedError(order.order_id, "PurchaseWorkflow") from None
-            _unavailable(error)
-
-    async def start_again(self, order: PurchaseInput) -> None:
-        """A new run for an order whose run gave up without writing it (the database was
-        away): update-with-start would only read the closed run's answer."""
-        try:
-            await self.temporal.start_workflow(
-                PurchaseWorkflow.run,
-                order,
-                id=order.order_id,
-                task_queue=self._settings.task_queue_purchases,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-                search_attributes=_search_attributes(order),
-            )
-        except RPCError as error:
             _unavailable(error)
 
     # --- reading -------------------------------------------------------------------------

@@ -49,9 +49,11 @@ from boxoffice.orders.intake import (
     answer_from_row,
     fingerprint,
     order_id_for,
+    purchase_input,
+    refuse_if_remembered,
     validate_items,
 )
-from boxoffice.orders.messages import Buyer, PurchaseInput, ReserveInput
+from boxoffice.orders.messages import PurchaseInput, ReserveInput
 from boxoffice.orders.schemas import OrderCreate
 
 __all__ = ["CreateOutcome", "OrderCreation", "Requester"]
@@ -84,11 +86,7 @@ class OrderCreation:
 
     def refuse_if_remembered(self, body: OrderCreate, idempotency_key: str | None) -> None:
         """Raise the sold-out refusal when this process saw the type sold out a moment ago."""
-        # A keyed request may belong to an order that took the last seats: it is looked up.
-        memo = self._memo
-        refusal = memo.refusal(body) if memo is not None and idempotency_key is None else None
-        if refusal is not None:
-            raise OrderError(ErrorKind.SOLD_OUT, refusal)
+        refuse_if_remembered(self._memo, body, idempotency_key)
 
     async def create(
         self, body: OrderCreate, idempotency_key: str | None, requester: Requester
@@ -122,20 +120,13 @@ class OrderCreation:
             # A keyed request refused here may be the retry of the order that took the last
             # seats (its run still writing the row): it attaches to that order instead.
             self._refuse_short(short)
-        order = PurchaseInput(
-            order_id=order_id,
-            event_id=str(body.event_id),
-            items=checked.items,
-            buyer=Buyer(
-                email=str(body.buyer.email),
-                name=body.buyer.name,
-                account=requester.account,
-                client=requester.client,
-            ),
-            payment_method=body.payment_method,
-            request_fingerprint=request_fingerprint,
-            config=pipeline_config(self._settings),
-            addons=checked.addons,
+        order = purchase_input(
+            order_id,
+            body,
+            checked,
+            requester,
+            request_fingerprint,
+            pipeline_config(self._settings),
         )
         try:
             await self._client.start(order)
@@ -147,7 +138,7 @@ class OrderCreation:
                 raise OrderError(ErrorKind.UNAVAILABLE, RETRY_SOON) from None
             # Its run gave up (the database was away) without taking seats or writing the
             # order: this key tries again in a new run.
-            await self._client.start_again(order)
+            await self._client.start(order, again=True)
         return await self._reserve(body, order, checked)
 
     def _refuse_short(self, short: Short) -> NoReturn:

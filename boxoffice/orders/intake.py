@@ -17,6 +17,7 @@ from boxoffice.core.database.models import Addon, Event, Order, TicketType
 from boxoffice.core.errors import ErrorKind
 from boxoffice.core.settings import Settings
 from boxoffice.events.domain import EventStatus, no_such_event, sales_refusal
+from boxoffice.orders.admission.sold_out_memo import SoldOutMemo
 from boxoffice.orders.domain import (
     NOT_ENOUGH_SEATS,
     OrderError,
@@ -26,7 +27,7 @@ from boxoffice.orders.domain import (
     merged_quantities,
     too_many_tickets,
 )
-from boxoffice.orders.messages import AddonItem, OrderItem
+from boxoffice.orders.messages import AddonItem, Buyer, OrderItem, PipelineConfig, PurchaseInput
 from boxoffice.orders.schemas import OrderCreate
 
 KEY_REUSED = "This Idempotency-Key was already used for a different order request."
@@ -161,3 +162,39 @@ def answer_from_row(order: Order, request_fingerprint: str | None) -> CreateOutc
     if order.status == OrderStatus.SOLD_OUT:
         raise OrderError(ErrorKind.SOLD_OUT, order.last_error or NOT_ENOUGH_SEATS)
     return CreateOutcome(order.id, decided=True, existing=True)
+
+
+def purchase_input(
+    order_id: str,
+    body: OrderCreate,
+    checked: Checked,
+    requester: Requester,
+    request_fingerprint: str,
+    config: PipelineConfig,
+) -> PurchaseInput:
+    """The order's run's input, from the checked request."""
+    return PurchaseInput(
+        order_id=order_id,
+        event_id=str(body.event_id),
+        items=checked.items,
+        buyer=Buyer(
+            email=str(body.buyer.email),
+            name=body.buyer.name,
+            account=requester.account,
+            client=requester.client,
+        ),
+        payment_method=body.payment_method,
+        request_fingerprint=request_fingerprint,
+        config=config,
+        addons=checked.addons,
+    )
+
+
+def refuse_if_remembered(
+    memo: SoldOutMemo | None, body: OrderCreate, idempotency_key: str | None
+) -> None:
+    """Raise the sold-out refusal when this process saw the type sold out a moment ago. A
+    keyed request may belong to an order that took the last seats: it is looked up instead."""
+    refusal = memo.refusal(body) if memo is not None and idempotency_key is None else None
+    if refusal is not None:
+        raise OrderError(ErrorKind.SOLD_OUT, refusal)

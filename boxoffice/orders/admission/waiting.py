@@ -31,9 +31,11 @@ from boxoffice.orders.intake import (
     answer_from_row,
     fingerprint,
     order_id_for,
+    purchase_input,
+    refuse_if_remembered,
     validate_items,
 )
-from boxoffice.orders.messages import Buyer, PurchaseInput, ReservationAnswer
+from boxoffice.orders.messages import PurchaseInput, ReservationAnswer
 from boxoffice.orders.repository import admissions
 from boxoffice.orders.schemas import OrderCreate
 
@@ -73,10 +75,10 @@ class WaitingCreation:
         turns = self._turns
         async with turns.turn(body) if turns is not None else contextlib.nullcontext():
             # The type may have sold out while this request waited its turn.
-            self._remembered(body, idempotency_key)
+            refuse_if_remembered(self._memo, body, idempotency_key)
             await admissions.begin_autocommit(session)
             checked = await validate_items(session, body, self._settings)
-            items, addons = checked.items, checked.addons
+            items = checked.items
             if idempotency_key is not None:
                 existing = await session.get(Order, order_id)
                 if existing is not None:
@@ -92,20 +94,13 @@ class WaitingCreation:
             raise OrderError(ErrorKind.SOLD_OUT, sold_out)
         if sold_out is None and self._memo is not None:
             self._memo.forget(body)
-        order = PurchaseInput(
-            order_id=order_id,
-            event_id=str(body.event_id),
-            items=items,
-            buyer=Buyer(
-                email=str(body.buyer.email),
-                name=body.buyer.name,
-                account=requester.account,
-                client=requester.client,
-            ),
-            payment_method=body.payment_method,
-            request_fingerprint=request_fingerprint,
-            config=pipeline_config(self._settings),
-            addons=addons,
+        order = purchase_input(
+            order_id,
+            body,
+            checked,
+            requester,
+            request_fingerprint,
+            pipeline_config(self._settings),
         )
         # No connection is held while waiting on Temporal (the session's transaction has ended).
         try:
@@ -118,19 +113,13 @@ class WaitingCreation:
             await asyncio.shield(_withdraw_quietly(session, order_id))
             raise
 
-    def _remembered(self, body: OrderCreate, idempotency_key: str | None) -> None:
-        memo = self._memo
-        refusal = memo.refusal(body) if memo is not None and idempotency_key is None else None
-        if refusal is not None:
-            raise OrderError(ErrorKind.SOLD_OUT, refusal)
-
     async def _start_and_ask(
         self, session: AsyncSession, order: PurchaseInput, keyed: bool
     ) -> CreateOutcome:
         if keyed and await self._client.closed(order.order_id):
             # Its run gave up (the database was away) without taking seats or writing the order
             # (else the lookup above found its row), so this key tries again in a new run.
-            await self._client.start_again(order)
+            await self._client.start(order, again=True)
         try:
             answer = await self._client.start_and_reserve(order)
         except WorkflowAlreadyStartedError:
