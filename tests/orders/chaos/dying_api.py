@@ -62,10 +62,10 @@ def _patch_start(point: str) -> None:
     real = OrderClient.start
 
     @wraps(real)
-    async def start(self: OrderClient, order: PurchaseInput) -> None:
+    async def start(self: OrderClient, order: PurchaseInput, *, again: bool = False) -> None:
         if point == "before_start":
             _die(point, order.order_id)
-        await real(self, order)
+        await real(self, order, again=again)
         _die(point, order.order_id)
 
     OrderClient.start = start  # type: ignore[method-assign]
