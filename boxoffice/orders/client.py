@@ -56,6 +56,7 @@ from boxoffice.orders.workflow.purchase import PurchaseWorkflow
 
 T = TypeVar("T")
 CLOSED = "This order is closed; nothing more can change."
+SLOW_ANSWER = "The order is taking too long to answer; check it again in a moment."
 #: Refusals of the order's own that are a limit, not its state.
 _TOO_MANY = frozenset({"TooManyPaymentAttempts"})
 
@@ -273,6 +274,10 @@ class OrderClient:
                 kind = ErrorKind.TOO_MANY if cause.type in _TOO_MANY else ErrorKind.REFUSED
                 raise OrderError(kind, cause.message) from None
             raise OrderError(ErrorKind.REFUSED, str(cause or failed)) from None
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            # The run did not answer within the server's wait (its worker died mid-step, say):
+            # the update may still complete; the caller checks the order again.
+            raise OrderError(ErrorKind.UNAVAILABLE, SLOW_ANSWER) from None
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:
                 raise OrderError(ErrorKind.REFUSED, CLOSED) from None
