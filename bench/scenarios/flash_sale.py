@@ -9,23 +9,19 @@ twice, and every seat sold."""
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Any
 
-from bench import database
 from bench.bare_api import WITH_MIDDLEWARES
 from bench.catalogue import CARD, create_event, order_body
 from bench.load import LoadResult, closed_loop, http_client, latency_summary, per_second
 from bench.outcome import Row, ScenarioResult, Series
-from bench.scenarios.pipeline import wait_for_completion
+from bench.scenarios.flash_sale_verdict import verify
 from bench.stack import BenchStack
-from bench.stripe_check import succeeded_charges
 
 NAME = "flash_sale"
 TARGET = 0.5
 #: Refusals at the door of a sold-out type ÷ the bare 409 (issue 20, item 5).
 DOOR_TARGET = 0.8
-HOLDING = ("reserved", "paying", "paid", "completed", "needs_attention")
 
 
 async def run(stack: BenchStack) -> ScenarioResult:
@@ -60,7 +56,7 @@ async def run(stack: BenchStack) -> ScenarioResult:
             options.max_wait_seconds,
         )
 
-    verdict = await _verify(stack, event["id"], seats, options.max_wait_seconds)
+    verdict = await verify(stack, event["id"], seats, options.max_wait_seconds)
     door = await _door(stack, body, max(buyers - seats, 1), concurrency)
     before = await _design_before(stack)
     result.rows += _winner_rows(load, before, seats)
@@ -167,7 +163,7 @@ async def _design_before(stack: BenchStack) -> LoadResult:
     stack.start_api(processes, **{**overrides, "reserve_in_api": "false"})
     try:
         event, _, load = await _sale(stack, "flash sale, design before")
-        await _verify(stack, event["id"], stack.options.flash_seats, stack.options.max_wait_seconds)
+        await verify(stack, event["id"], stack.options.flash_seats, stack.options.max_wait_seconds)
     finally:
         stack.start_api(processes, **overrides)
     return load
@@ -257,57 +253,3 @@ async def _door(
         refused[side] += sum(1 for s in load.samples if s.status == 409)
         elapsed[side] += load.elapsed
     return {side: refused[side] / elapsed[side] if elapsed[side] else 0.0 for side in sides}
-
-
-@dataclass
-class Verdict:
-    statuses: dict[str, int]
-    seats: dict[str, int]
-    holding_orders: int
-    oversold_postgres: int
-    paid_orders_stripe: int
-    oversold_stripe: int
-    charged_twice: int
-    refused_by_workflow: int
-    #: Epoch seconds when the last seat was taken (the newest holding order's row).
-    last_seat_taken_at: float | None
-
-
-async def _verify(stack: BenchStack, event_id: str, seats: int, within: float) -> Verdict:
-    """Let every holder's purchase finish, then count seats in Postgres and charges in Stripe."""
-    async with database.connect(stack.database_url) as conn:
-        rows = await (
-            await conn.execute(
-                "SELECT id FROM orders WHERE event_id::text = %s AND status = ANY(%s)",
-                (event_id, list(HOLDING)),
-            )
-        ).fetchall()
-        holders = [str(r[0]) for r in rows]
-    await wait_for_completion(stack, holders, within)
-    async with database.connect(stack.database_url) as conn:
-        seat_counts = await database.seats(conn, [event_id])
-        statuses = await database.statuses(conn, [event_id])
-        rows = await (
-            await conn.execute("SELECT id FROM orders WHERE event_id::text = %s", (event_id,))
-        ).fetchall()
-        last_taken = await database.scalar(
-            conn,
-            "SELECT extract(epoch FROM max(created_at)) FROM orders"
-            " WHERE event_id::text = %s AND status = ANY(%s)",
-            event_id,
-            list(HOLDING),
-        )
-    charges = succeeded_charges(stack.stripe_base, {str(r[0]) for r in rows})
-    holding = sum(statuses.get(s, 0) for s in HOLDING)
-    return Verdict(
-        statuses=statuses,
-        seats=seat_counts,
-        holding_orders=holding,
-        oversold_postgres=max(0, holding - seats, seat_counts["held"] - seats)
-        + max(0, -seat_counts["available"]),
-        paid_orders_stripe=len(charges),
-        oversold_stripe=max(0, len(charges) - seats),
-        charged_twice=sum(n - 1 for n in charges.values() if n > 1),
-        refused_by_workflow=statuses.get("sold_out", 0),
-        last_seat_taken_at=float(last_taken) if last_taken is not None else None,
-    )
