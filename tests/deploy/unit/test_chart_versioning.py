@@ -6,7 +6,7 @@ from __future__ import annotations
 import helm_python as helm
 import pytest
 
-from tests.deploy.chart import find, render, render_objects
+from tests.deploy.chart import Obj, find, render, render_objects
 
 VERSIONED = {"settings": {"WORKER_DEPLOYMENT_NAME": "boxoffice", "WORKER_BUILD_ID": "abc123"}}
 
@@ -35,3 +35,39 @@ def test_one_of_the_two_alone_is_refused(alone: str) -> None:
     with pytest.raises(helm.HelmError) as refused:
         render({"settings": {alone: "x"}})
     assert "set both" in str(refused.value)
+
+
+def images(found: list[Obj]) -> dict[str, str]:
+    """Image of each Deployment and Job, by name."""
+    return {
+        o["metadata"]["name"]: o["spec"]["template"]["spec"]["containers"][0]["image"]
+        for o in found
+        if o["kind"] in ("Deployment", "Job")
+    }
+
+
+def test_the_api_runs_the_shared_image_unless_it_has_a_tag_of_its_own() -> None:
+    shared = {"image": {"repository": "registry.example/boxoffice", "tag": "new"}}
+    default = images(render_objects(shared))
+    assert set(default.values()) == {"registry.example/boxoffice:new"}
+    assert "boxoffice-api" in default
+
+    held_back = images(render_objects({**shared, "api": {"image": {"tag": "old"}}}))
+    assert held_back.pop("boxoffice-api") == "registry.example/boxoffice:old"
+    # The workers and the hook Jobs (migrations, build registration) move on without it.
+    assert set(held_back.values()) == {"registry.example/boxoffice:new"}
+    assert {"boxoffice-migrate", "boxoffice-worker-payments"} <= set(held_back)
+
+
+def test_a_versioned_rollout_holds_the_api_on_the_draining_build() -> None:
+    values = {
+        **VERSIONED,
+        "image": {"repository": "boxoffice", "tag": "abc123"},
+        "api": {"image": {"tag": "old1"}},
+        "workers": {"drainingBuilds": [{"buildId": "old1", "imageTag": "old1"}]},
+    }
+    found = images(render_objects(values))
+    assert found["boxoffice-api"] == "boxoffice:old1"
+    assert found["boxoffice-worker-payments-abc123"] == "boxoffice:abc123"
+    assert found["boxoffice-worker-payments-old1"] == "boxoffice:old1"
+    assert found["boxoffice-register-build"] == "boxoffice:abc123"

@@ -31,6 +31,13 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version | replace "+" "_" 
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
 {{- end -}}
 
+{{/* The API's image: api.image.tag when set (an API held back on the build before, while the
+workers move first), else the one shared image. */}}
+{{- define "boxoffice.apiImage" -}}
+{{- $tag := (.Values.api.image | default dict).tag | default .Values.image.tag | default .Chart.AppVersion -}}
+{{- printf "%s:%s" .Values.image.repository $tag -}}
+{{- end -}}
+
 {{- define "boxoffice.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
 {{- .Values.serviceAccount.name | default (include "boxoffice.fullname" .) -}}
