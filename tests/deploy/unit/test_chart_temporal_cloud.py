@@ -88,7 +88,7 @@ def setup_command(values: dict[str, Any] | None = None) -> list[str]:
 
 def test_the_setup_job_creates_the_reconciliation_schedule() -> None:
     assert setup_command() == [
-        *("boxoffice", "temporal", "setup", "--wait", "300"),
+        *("boxoffice", "temporal", "setup", "--wait", "180"),
         *("--reconcile-hour", "3", "--reconcile-fix"),
     ]
     report_only = {"temporalSetup": {"reconciliation": {"hour": 0, "fix": False}}}
