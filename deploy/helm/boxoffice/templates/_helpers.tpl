@@ -185,6 +185,13 @@ volumeMounts:
 {{- if le (int .Values.terminationGracePeriodSeconds) $longest -}}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must be longer than the longest activity timeout (%d s: STEP_TIMEOUT_SECONDS %d, PAYMENT_TIMEOUT_SECONDS %d), or stopping workers cut activities off" (int .Values.terminationGracePeriodSeconds) $longest $step $payment) -}}
 {{- end -}}
+{{- if (.Values.tracing | default dict).otlpEndpoint -}}
+{{- range $entry := .Values.extraEnv -}}
+{{- if has $entry.name (list "OTEL_EXPORTER_OTLP_ENDPOINT" "OTEL_SERVICE_NAME" "OTEL_RESOURCE_ATTRIBUTES" "OTEL_TRACES_SAMPLER" "OTEL_TRACES_SAMPLER_ARG" "OTEL_EXPORTER_OTLP_HEADERS") -}}
+{{- fail (printf "extraEnv sets %s, which tracing.* sets when tracing.otlpEndpoint is given: set it in one place" $entry.name) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- if and .Values.api.autoscaling.enabled (gt (int .Values.api.autoscaling.minReplicas) (int .Values.api.autoscaling.maxReplicas)) -}}
 {{- fail (printf "api.autoscaling.minReplicas (%d) is more than maxReplicas (%d)" (int .Values.api.autoscaling.minReplicas) (int .Values.api.autoscaling.maxReplicas)) -}}
 {{- end -}}
@@ -240,4 +247,38 @@ has one build with an empty id and slug: the Deployments keep their plain names.
 letters and digits as one "-", at most 40 characters. */}}
 {{- define "boxoffice.buildSlug" -}}
 {{- regexReplaceAll "[^a-z0-9]+" (lower .) "-" | trunc 40 | trimAll "-" -}}
+{{- end -}}
+
+{{/* OpenTelemetry's standard variables for one component's pods (tracing.*): (list $ "api"
+image). Nothing when tracing.otlpEndpoint is unset, so tracing stays off. The service name is
+<serviceNamePrefix>-api or -worker, as docker-compose names them; service.version is the tag of
+the image the pod runs, so traces of two builds side by side tell which one served. */}}
+{{- define "boxoffice.tracingEnv" -}}
+{{- $ := index . 0 -}}
+{{- $tracing := $.Values.tracing | default dict -}}
+{{- if $tracing.otlpEndpoint }}
+{{- $attributes := dict "service.version" (splitList ":" (index . 2) | last) "service.namespace" $.Release.Namespace -}}
+{{- $attributes = merge (dict) ($tracing.resourceAttributes | default dict) $attributes -}}
+{{- $pairs := list -}}
+{{- range $name := keys $attributes | sortAlpha -}}
+{{- $pairs = append $pairs (printf "%s=%s" $name (toString (index $attributes $name))) -}}
+{{- end }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ $tracing.otlpEndpoint | quote }}
+- name: OTEL_SERVICE_NAME
+  value: {{ printf "%s-%s" ($tracing.serviceNamePrefix | default "boxoffice") (index . 1) | quote }}
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ join "," $pairs | quote }}
+- name: OTEL_TRACES_SAMPLER
+  value: parentbased_traceidratio
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ include "boxoffice.envValue" (ternary $tracing.sampleRatio 1.0 (hasKey $tracing "sampleRatio")) | quote }}
+{{- with $tracing.headersSecret }}
+{{- if .name }}
+- name: OTEL_EXPORTER_OTLP_HEADERS
+  valueFrom:
+    secretKeyRef: {name: {{ .name | quote }}, key: {{ .key | quote }}}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end -}}
