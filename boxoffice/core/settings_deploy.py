@@ -4,6 +4,7 @@ wants TLS (Temporal Cloud: mTLS or an API key)."""
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Self
 
@@ -34,6 +35,31 @@ class DeploySettings(BaseSettings):
     temporal_tls_server_name: str | None = None
     # Temporal Cloud's API keys: a secret, sent as a bearer token over TLS.
     temporal_api_key: SecretStr | None = None
+
+    # The API's proxies (an ingress controller, a load balancer), comma-separated addresses or
+    # networks (10.0.0.0/8). A request from one of them is taken to come from the client its
+    # X-Forwarded-For names, by the scheme its X-Forwarded-Proto names: the per-client rate
+    # limits count buyers, not the proxy, and redirects keep https. Empty: trust none, so
+    # nobody can choose the address they are counted as (core/http/middlewares.py).
+    trusted_proxies: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for item in (part.strip() for part in value.split(",")):
+            try:
+                if item:
+                    ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"TRUSTED_PROXIES: {item!r} is not an IP address or network (10.0.0.0/8); "
+                    "list your proxies' addresses, never '*'"
+                ) from None
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [part.strip() for part in self.trusted_proxies.split(",") if part.strip()]
 
     @field_validator(*_TLS_FILES, "temporal_tls_server_name", "temporal_api_key", mode="before")
     @classmethod

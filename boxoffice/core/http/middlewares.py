@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from boxoffice.core.http.body_limit import BodyLimitMiddleware
 from boxoffice.core.http.internal_errors import InternalErrorMiddleware
@@ -36,3 +37,7 @@ def add_middlewares(app: FastAPI, settings: Settings, metrics: ApiMetrics) -> No
     )
     # Outermost of all when tracing is on: a request's span covers everything above.
     instrument_app(app)
+    # The client and scheme a trusted proxy forwarded, for everything above (TRUSTED_PROXIES;
+    # uvicorn's own is off in the chart, so this setting alone decides).
+    if settings.trusted_proxy_list:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
