@@ -14,7 +14,11 @@ from tests.deploy.unit.test_chart_versioning import VERSIONED
 
 #: `helm install` and `helm upgrade` wait this long for hooks unless --timeout says otherwise.
 HELM_DEFAULT_TIMEOUT = 300
-JOBS = {"migrate": "migrations", "temporal-setup": "temporalSetup", "register-build": "registerBuild"}
+JOBS = {
+    "migrate": "migrations",
+    "temporal-setup": "temporalSetup",
+    "register-build": "registerBuild",
+}
 
 
 def limits(found: list[dict[str, Any]], job: str) -> tuple[int, int]:

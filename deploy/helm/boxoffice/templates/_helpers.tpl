@@ -185,6 +185,9 @@ volumeMounts:
 {{- if le (int .Values.terminationGracePeriodSeconds) $longest -}}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must be longer than the longest activity timeout (%d s: STEP_TIMEOUT_SECONDS %d, PAYMENT_TIMEOUT_SECONDS %d), or stopping workers cut activities off" (int .Values.terminationGracePeriodSeconds) $longest $step $payment) -}}
 {{- end -}}
+{{- if $settings.TRUSTED_PROXIES -}}
+{{- fail "settings.TRUSTED_PROXIES: set api.trustedProxies (a list) instead; only the API reads it" -}}
+{{- end -}}
 {{- if (.Values.tracing | default dict).otlpEndpoint -}}
 {{- range $entry := .Values.extraEnv -}}
 {{- if has $entry.name (list "OTEL_EXPORTER_OTLP_ENDPOINT" "OTEL_SERVICE_NAME" "OTEL_RESOURCE_ATTRIBUTES" "OTEL_TRACES_SAMPLER" "OTEL_TRACES_SAMPLER_ARG" "OTEL_EXPORTER_OTLP_HEADERS") -}}
