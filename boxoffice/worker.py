@@ -143,6 +143,7 @@ def build_workers(
                     reconciliation.list_stripe_period,
                     reconciliation.look_up_at_stripe,
                     reconciliation.read_books,
+                    reconciliation.record_mismatches,
                 ],
                 max_task_queue_activities_per_second=settings.payments_max_activities_per_second,
                 graceful_shutdown_timeout=grace,

@@ -62,6 +62,20 @@ class WorkerMetrics:
             ["step"],
             registry=self.registry,
         )
+        # Counted by the reconciliation's record_mismatches activity (its kinds and outcomes are
+        # labelled up front there, where they are known).
+        self.reconciliation_mismatches = Counter(
+            "boxoffice_reconciliation_mismatches",
+            "Mismatches between Stripe and our books found by reconciliation runs, by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.reconciliation_fixes = Counter(
+            "boxoffice_reconciliation_fixes",
+            "Stray payments a reconciliation run handed to RefundLatePayment, by outcome.",
+            ["outcome"],
+            registry=self.registry,
+        )
         # Every known label value from the start, so rates and dashboards see zeros, not gaps.
         for status in ORDER_STATUSES:
             self.orders.labels(status)

@@ -113,6 +113,14 @@ class Mismatch:
 
 
 @dataclass
+class MismatchesFound:
+    """Input of `record_mismatches`: a run's mismatches, after any fixing."""
+
+    period: Period
+    mismatches: list[Mismatch] = field(default_factory=list)
+
+
+@dataclass
 class ReconcileInput:
     """None for `since`/`until`: the day (UTC) before the run started (the schedule's case)."""
 

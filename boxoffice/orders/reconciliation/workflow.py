@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         BooksRequest,
         LookUp,
         Mismatch,
+        MismatchesFound,
         Period,
         Progress,
         ReconcileInput,
@@ -68,6 +69,13 @@ class ReconciliationWorkflow:
         if request.fix:
             self._progress.step = "refunding stray payments"
             mismatches = [await self._fix(m, request) for m in mismatches]
+        # A log line and a metric per mismatch, where operators look (runs before it: none).
+        if mismatches and workflow.patched("record-mismatches"):
+            await workflow.execute_activity_method(
+                ReconciliationActivities.record_mismatches,
+                MismatchesFound(period, mismatches),
+                **_record_options(request.config),
+            )
         self._progress.step = "done"
         return rules.build_report(period, view, mismatches)
 
@@ -113,6 +121,19 @@ def _options(config: PipelineConfig) -> ActivityOptions:
             initial_interval=timedelta(seconds=config.retry_initial_interval_seconds),
             maximum_interval=timedelta(seconds=config.retry_max_interval_seconds),
             maximum_attempts=5,
+        ),
+    )
+
+
+def _record_options(config: PipelineConfig) -> ActivityOptions:
+    """Counting and logging: done in a moment; a run's report does not wait long on them."""
+    return ActivityOptions(
+        task_queue=config.payments_task_queue,
+        start_to_close_timeout=timedelta(seconds=30),
+        retry_policy=RetryPolicy(
+            initial_interval=timedelta(seconds=config.retry_initial_interval_seconds),
+            maximum_interval=timedelta(seconds=config.retry_max_interval_seconds),
+            maximum_attempts=3,
         ),
     )
 

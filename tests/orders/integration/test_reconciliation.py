@@ -1,15 +1,19 @@
 """Reconciliation on the real stack, with mismatches made on purpose at the emulator and in
 the database: a payment for a cancelled order that the webhook never told us of, refunds made
 at Stripe behind our back (one of them a second refund), and an order our books call paid
-whose PaymentIntent never succeeded. Each is reported; `fix` refunds the stray payment once."""
+whose PaymentIntent never succeeded. Each is reported, logged and counted on the payments
+worker; `fix` refunds the stray payment once."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pytest
 from sqlalchemy import text
 from temporalio.client import ScheduleActionStartWorkflow
 
@@ -22,6 +26,7 @@ from boxoffice.orders.reconciliation.cli import run_reconciliation
 from boxoffice.orders.reconciliation.messages import MismatchKind, ReconcileInput, Report
 from boxoffice.orders.reconciliation.schedule import SCHEDULE_ID, ensure_schedule
 from tests.conftest import WEBHOOK_SECRET, Stack
+from tests.core.integration.test_metrics import worker_value
 from tests.orders.integration.test_stray_payments import (
     PRICE,
     kept_intent,
@@ -55,12 +60,25 @@ async def reconcile(stack: Stack, since: int, fix: bool) -> Report:
     return await run_reconciliation(parts, since, int(time.time()) + 2, fix, wait=60)
 
 
+def counted(name: str, label: str, values: list[str]) -> Counter[str]:
+    """The worker's counts now, for each label value."""
+    return Counter({value: worker_value(name, **{label: value}) for value in values})
+
+
+def logged(caplog: pytest.LogCaptureFixture, orders: set[str]) -> list[tuple[str, str, str]]:
+    return sorted(
+        (r.kind, r.order_id, r.payment_intent_id)  # type: ignore[attr-defined]
+        for r in caplog.records
+        if r.name == "boxoffice.reconciliation" and getattr(r, "order_id", None) in orders
+    )
+
+
 def seen(report: Report, orders: set[str]) -> list[tuple[MismatchKind, str | None, str | None]]:
     return sorted((m.kind, m.order_id, m.fixed) for m in report.mismatches if m.order_id in orders)
 
 
 async def test_mismatches_made_on_purpose_are_reported_and_the_stray_refunded_once(
-    stack: Stack,
+    stack: Stack, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = make_stripe_client(stack.settings)
     since = int(time.time()) - 2
@@ -104,7 +122,20 @@ async def test_mismatches_made_on_purpose_are_reported_and_the_stray_refunded_on
         stray = await pay_beside_the_order(client, cancelled)
 
     ours = {cancelled, said_paid, bought["id"], refunded["id"]}
+    kinds = [str(kind) for kind in K]
+    before = counted("boxoffice_reconciliation_mismatches_total", "kind", kinds)
+    caplog.set_level(logging.WARNING, logger="boxoffice.reconciliation")
     report = await reconcile(stack, since, fix=False)
+    # One count per mismatch of the run (other tests' orders may be in the period too), one
+    # warning line for each of ours, with its kind, order and PaymentIntent.
+    after = counted("boxoffice_reconciliation_mismatches_total", "kind", kinds)
+    assert after - before == Counter(str(m.kind) for m in report.mismatches)
+    assert logged(caplog, ours) == sorted(
+        (str(m.kind), m.order_id, m.payment_intent_id)
+        for m in report.mismatches
+        if m.order_id in ours
+    )
+    assert len(logged(caplog, ours)) == 5
     assert seen(report, ours) == sorted(
         [
             (K.PAID_NOT_IN_BOOKS, cancelled, None),
@@ -119,9 +150,12 @@ async def test_mismatches_made_on_purpose_are_reported_and_the_stray_refunded_on
     assert stray_found.fixable
     assert await refunds_of(client, stray) == []  # reporting touches nothing
 
+    fixes_before = worker_value("boxoffice_reconciliation_fixes_total", outcome="refunded")
     fixed = await reconcile(stack, since, fix=True)
     assert (K.PAID_NOT_IN_BOOKS, cancelled, "refunded") in seen(fixed, ours)
     assert fixed.fixed == 1
+    fixes = worker_value("boxoffice_reconciliation_fixes_total", outcome="refunded")
+    assert fixes - fixes_before == 1
     async with stack.sessions() as session:
         recorded = await session.get(StrayRefund, stray)
     assert recorded is not None and recorded.status == "succeeded"

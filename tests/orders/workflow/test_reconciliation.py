@@ -1,6 +1,11 @@
 """ReconciliationWorkflow on the time-skipping server, its activities faked: the schedule's run
 (no period given) checks the previous UTC day by the workflow's clock, reports, and with `fix`
-hands each stray payment to RefundLatePayment once; a second run finds that run already there."""
+hands each stray payment to RefundLatePayment once; a second run finds that run already there.
+Each run hands its mismatches, as fixed, to `record_mismatches` (a log line and a metric each).
+
+The histories of runs from before `record_mismatches` (reconciliation_stray_refunded,
+reconciliation_refund_already_started) stay as they were recorded; these runs record theirs
+under new names (`*_recorded`)."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from boxoffice.orders.reconciliation.messages import (
     Books,
     BooksRequest,
     LookUp,
+    MismatchesFound,
     MismatchKind,
     Period,
     ReconcileInput,
@@ -40,6 +46,7 @@ class FakeStripeAndBooks:
         self.books_asked: list[BooksRequest] = []
         self.looked_up: list[LookUp] = []
         self.refunded: list[str] = []
+        self.recorded: list[MismatchesFound] = []
 
     @activity.defn(name="list_stripe_period")
     async def list_stripe_period(self, period: Period) -> StripeView:
@@ -69,6 +76,10 @@ class FakeStripeAndBooks:
         self.looked_up.append(wanted)
         return StripeView(missing=list(wanted.intent_ids))
 
+    @activity.defn(name="record_mismatches")
+    async def record_mismatches(self, found: MismatchesFound) -> None:
+        self.recorded.append(found)
+
     @activity.defn(name="refund_stray_payment")
     async def refund_stray_payment(self, stray: StrayPayment) -> StrayPaymentResult:
         self.refunded.append(stray.payment_intent_id)
@@ -90,6 +101,7 @@ async def test_scheduled_run_reports_the_previous_day_and_refunds_a_stray_once(
             fakes.read_books,
             fakes.look_up_at_stripe,
             fakes.refund_stray_payment,
+            fakes.record_mismatches,
         ],
     ):
         started = int((await env.get_current_time()).timestamp())
@@ -101,7 +113,7 @@ async def test_scheduled_run_reports_the_previous_day_and_refunds_a_stray_once(
             execution_timeout=timedelta(minutes=5),
         )
         report: Report = await first.result()
-        await save_history(first, "reconciliation_stray_refunded")
+        await save_history(first, "reconciliation_stray_refunded_recorded")
         assert fakes.periods == [previous_day(started)]
         assert report.period == previous_day(started)
         assert fakes.books_asked[0].intent_ids == ["pi_kept", "pi_stray"]
@@ -113,6 +125,7 @@ async def test_scheduled_run_reports_the_previous_day_and_refunds_a_stray_once(
         ]
         assert (report.fixed, report.intents_seen) == (1, 2)
         assert fakes.refunded == ["pi_stray"]
+        assert fakes.recorded == [MismatchesFound(report.period, report.mismatches)]
 
         # Stripe still lists the stray (the fake forgets nothing): RefundLatePayment for that
         # PaymentIntent has run, so it is not started again.
@@ -123,9 +136,10 @@ async def test_scheduled_run_reports_the_previous_day_and_refunds_a_stray_once(
             task_queue=queue,
         )
         again = await handle.result()
-        await save_history(handle, "reconciliation_refund_already_started")
+        await save_history(handle, "reconciliation_refund_already_started_recorded")
         assert again.period == Period(started - 3600, started)
         assert again.mismatches[0].fixed == "already_started"
+        assert fakes.recorded[1:] == [MismatchesFound(again.period, again.mismatches)]
         assert fakes.refunded == ["pi_stray"]
         progress = await handle.query(ReconciliationWorkflow.progress)
         assert (progress.step, progress.mismatches, progress.fixed) == ("done", 2, 0)
