@@ -143,3 +143,41 @@ async def test_scheduled_run_reports_the_previous_day_and_refunds_a_stray_once(
         assert fakes.refunded == ["pi_stray"]
         progress = await handle.query(ReconciliationWorkflow.progress)
         assert (progress.step, progress.mismatches, progress.fixed) == ("done", 2, 0)
+
+
+async def test_a_run_whose_mismatches_cannot_be_recorded_still_reports(
+    env: WorkflowEnvironment,
+) -> None:
+    """A payments worker of the build before lacks record_mismatches (here: it always fails)."""
+    queue = f"reconcile-{uuid.uuid4()}"
+    fakes = FakeStripeAndBooks()
+    tries: list[int] = []
+
+    @activity.defn(name="record_mismatches")
+    async def record_mismatches(found: MismatchesFound) -> None:
+        tries.append(len(found.mismatches))
+        raise RuntimeError("Activity function record_mismatches is not registered")
+
+    async with Worker(
+        env.client,
+        task_queue=queue,
+        workflows=[ReconciliationWorkflow],
+        activities=[
+            fakes.list_stripe_period,
+            fakes.read_books,
+            fakes.look_up_at_stripe,
+            record_mismatches,
+        ],
+    ):
+        report: Report = await env.client.execute_workflow(
+            ReconciliationWorkflow.run,
+            ReconcileInput(config=short_config(queue)),
+            id=f"reconciliation-{uuid.uuid4()}",
+            task_queue=queue,
+            execution_timeout=timedelta(minutes=5),
+        )
+    assert [m.kind for m in report.mismatches] == [
+        MismatchKind.PAID_NOT_IN_BOOKS,
+        MismatchKind.PAYMENT_NOT_AT_STRIPE,
+    ]
+    assert tries == [2, 2, 2]  # its three attempts, then the run goes on
