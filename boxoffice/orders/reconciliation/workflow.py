@@ -77,7 +77,7 @@ class ReconciliationWorkflow:
                 await workflow.execute_activity_method(
                     ReconciliationActivities.record_mismatches,
                     MismatchesFound(period, mismatches),
-                    **_record_options(request.config),
+                    **_options(request.config, timedelta(seconds=30), attempts=3),
                 )
             except ActivityError as error:
                 workflow.logger.warning("mismatches not logged or counted: %s", error.cause)
@@ -117,28 +117,20 @@ class ReconciliationWorkflow:
         return replace(mismatch, fixed=outcome)
 
 
-def _options(config: PipelineConfig) -> ActivityOptions:
-    """Reads only: retried a few times, then the run fails where an operator sees it."""
+def _options(
+    config: PipelineConfig,
+    timeout: timedelta = timedelta(minutes=10),
+    attempts: int = 5,
+) -> ActivityOptions:
+    """Reads only: retried a few times, then the run fails where an operator sees it. Recording
+    the mismatches is done in a moment: shorter, and fewer tries (the run goes on without)."""
     return ActivityOptions(
         task_queue=config.payments_task_queue,
-        start_to_close_timeout=timedelta(minutes=10),
+        start_to_close_timeout=timeout,
         retry_policy=RetryPolicy(
             initial_interval=timedelta(seconds=config.retry_initial_interval_seconds),
             maximum_interval=timedelta(seconds=config.retry_max_interval_seconds),
-            maximum_attempts=5,
-        ),
-    )
-
-
-def _record_options(config: PipelineConfig) -> ActivityOptions:
-    """Counting and logging: done in a moment; a run's report does not wait long on them."""
-    return ActivityOptions(
-        task_queue=config.payments_task_queue,
-        start_to_close_timeout=timedelta(seconds=30),
-        retry_policy=RetryPolicy(
-            initial_interval=timedelta(seconds=config.retry_initial_interval_seconds),
-            maximum_interval=timedelta(seconds=config.retry_max_interval_seconds),
-            maximum_attempts=3,
+            maximum_attempts=attempts,
         ),
     )
 
