@@ -465,8 +465,13 @@ class Harness:
 
     async def finish(self, handle: PurchaseHandle, path: str) -> str:
         """Run the order to its end (skipping timers), save its history when recording, and
-        return the workflow's result."""
-        result: str = await self.skipping_time(handle.result())
+        return the workflow's result.
+
+        Always through a plain handle: one from `start_workflow` unlocks time skipping in its
+        own `result()`, and unlocking twice makes the test server fail the call whenever
+        nothing else holds its clock at that moment (a flaky "Application error")."""
+        plain = self.client.get_workflow_handle_for(PurchaseWorkflow.run, handle.id)
+        result: str = await self.skipping_time(plain.result())
         await self.save_history(handle, path)
         return result
 
