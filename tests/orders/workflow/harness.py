@@ -470,7 +470,7 @@ class Harness:
         Always through a plain handle: one from `start_workflow` unlocks time skipping in its
         own `result()`, and unlocking twice makes the test server fail the call whenever
         nothing else holds its clock at that moment (a flaky "Application error")."""
-        plain = self.client.get_workflow_handle_for(PurchaseWorkflow.run, handle.id)
+        plain = self.client.get_workflow_handle(handle.id, result_type=str)
         result: str = await self.skipping_time(plain.result())
         await self.save_history(handle, path)
         return result
