@@ -65,8 +65,16 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix boxoffice tests bench
 	$(BIN)/ruff format boxoffice tests bench
 
-test: lint
-	$(BIN)/pytest -q --durations=15 -p no:cacheprovider
+# The linters run beside the suite (mypy alone takes most of a minute on a fresh clone and one
+# core; the suite seldom keeps both busy); their output follows the suite's, and either failing
+# fails the target.
+test: $(STAMP)
+	@mkdir -p build
+	@$(MAKE) --no-print-directory lint >build/lint.log 2>&1 & lint=$$!; \
+	$(BIN)/pytest -q --durations=15 -p no:cacheprovider; tests=$$?; \
+	wait $$lint; linted=$$?; \
+	echo "--- make lint (run beside the tests): exit $$linted"; cat build/lint.log; \
+	[ $$tests -eq 0 ] && [ $$linted -eq 0 ]
 
 # The schemathesis tier of `make test`, with many more examples per operation (each role).
 FUZZ_EXAMPLES ?= 200

@@ -7,14 +7,19 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import stripe
 from sqlalchemy import select, update
 
 from boxoffice.core.database.models import Order, PaymentAttempt, Ticket
+from boxoffice.worker import QUEUE_KINDS
 from tests.conftest import Stack
+from tests.orders.chaos.killable import WorkerPool
 from tests.purchases import (
     card_payment_method,
     create_event,
@@ -70,6 +75,19 @@ async def _wait_until_done(http: httpx.AsyncClient, event_id: str) -> dict[str, 
     raise AssertionError(f"the cancellation never finished: {progress}")
 
 
+@pytest.fixture
+def second_worker(stack: Stack, tmp_path: Path) -> Iterator[None]:
+    """One more worker process on every queue for this test's 425 runs. The stack's own
+    workers share the test's process (and its GIL) with the API, so alone they use one core."""
+    pool = WorkerPool(stack.settings, tmp_path)
+    pool.start(",".join(QUEUE_KINDS))
+    try:
+        yield
+    finally:
+        pool.stop()
+
+
+@pytest.mark.usefixtures("second_worker")
 async def test_cancelling_an_event_refunds_every_buyer_once(stack: Stack) -> None:
     async with stack.http(timeout=120) as http:
         event = await create_event(http, capacity=300)
