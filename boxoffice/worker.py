@@ -14,183 +14,43 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import timedelta
-from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-from temporalio.client import Client
 from temporalio.worker import Worker
 
-from boxoffice.auth.order_tokens import order_token_secret
 from boxoffice.core.database.engine import create_engine, session_factory
-from boxoffice.core.observability.interceptor import MetricsInterceptor
 from boxoffice.core.observability.logging import configure_logging
 from boxoffice.core.observability.tracing import configure_tracing
 from boxoffice.core.observability.worker_metrics import expose_worker_metrics
-from boxoffice.core.s3 import ensure_bucket, make_s3_client
 from boxoffice.core.settings import Settings, get_settings
 from boxoffice.core.temporal.client import connect
 from boxoffice.core.temporal.versioning import (
     VersioningError,
     check_build,
-    deployment_config,
     describe_version,
     task_queue_names,
     wait_registered,
     worker_version,
 )
-from boxoffice.events.lifecycle.activities import LifecycleActivities
-from boxoffice.events.lifecycle.notices import NoticeActivities
-from boxoffice.events.lifecycle.versioned import (
-    VersionedEventCancellation,
-    VersionedEventPostponement,
-)
-from boxoffice.events.lifecycle.workflow import EventCancellationWorkflow, EventPostponementWorkflow
-from boxoffice.orders.activities.documents import DocumentActivities, RecentPdfs
-from boxoffice.orders.activities.email import EmailActivities
-from boxoffice.orders.activities.inventory import InventoryActivities
-from boxoffice.orders.activities.payments import PaymentActivities, make_stripe_client
-from boxoffice.orders.activities.refunds import RefundActivities
-from boxoffice.orders.activities.tickets import TicketActivities
-from boxoffice.orders.client import OrderClient
-from boxoffice.orders.reconciliation.activities import ReconciliationActivities
-from boxoffice.orders.reconciliation.workflow import ReconciliationWorkflow
-from boxoffice.orders.tickets.codes import signer_from_settings
-from boxoffice.orders.workflow.late_payment import RefundLatePayment
-from boxoffice.orders.workflow.purchase import PurchaseWorkflow
-from boxoffice.orders.workflow.versioned import (
-    VersionedPurchaseWorkflow,
-    VersionedReconciliation,
-    VersionedRefundLatePayment,
+from boxoffice.worker_queues import (
+    PURCHASES_WORKFLOWS,
+    QUEUE_KINDS,
+    VERSIONED_PURCHASES_WORKFLOWS,
+    build_workers,
 )
 
-QUEUE_KINDS = ("purchases", "payments", "fulfilment")
-#: Every workflow the purchases queue runs (the replay tests replay each one's histories).
-PURCHASES_WORKFLOWS = [
-    PurchaseWorkflow,
-    RefundLatePayment,
-    EventCancellationWorkflow,
-    EventPostponementWorkflow,
-    ReconciliationWorkflow,
-]
-#: The same types for a versioned worker, each declaring PINNED or AUTO_UPGRADE.
-VERSIONED_PURCHASES_WORKFLOWS = [
-    VersionedPurchaseWorkflow,
-    VersionedRefundLatePayment,
-    VersionedEventCancellation,
-    VersionedEventPostponement,
-    VersionedReconciliation,
+#: What each queue's worker runs lives in worker_queues.py; these names stay importable here.
+__all__ = [
+    "PURCHASES_WORKFLOWS",
+    "QUEUE_KINDS",
+    "VERSIONED_PURCHASES_WORKFLOWS",
+    "build_workers",
+    "main",
+    "register_build",
+    "run_workers",
+    "running",
+    "serve",
 ]
 log = logging.getLogger("boxoffice.worker")
-
-
-def build_workers(
-    client: Client, settings: Settings, queues: Sequence[str], sessions: Any
-) -> list[Worker]:
-    """One worker per task queue kind, each given the clients its activities need, all polling
-    as the settings' worker deployment version (unversioned when none is set)."""
-    unknown = set(queues) - set(QUEUE_KINDS)
-    if unknown:
-        raise ValueError(f"unknown queue(s) {sorted(unknown)}; choose from {QUEUE_KINDS}")
-    grace = timedelta(seconds=settings.step_timeout_seconds)
-    deployment = deployment_config(settings)
-    # Counts what the activities do (local ones included) into this process's metrics.
-    interceptors = [MetricsInterceptor()]
-    workers: list[Worker] = []
-    if "purchases" in queues:
-        inventory = InventoryActivities(
-            sessions,
-            settings.max_tickets_per_buyer_per_event,
-            settings.max_unpaid_tickets_per_client,
-        )
-        # The event-wide runs act on each order through its own run, as support does.
-        lifecycle = LifecycleActivities(sessions, OrderClient(client, settings))
-        workers.append(
-            Worker(
-                client,
-                task_queue=settings.task_queue_purchases,
-                workflows=VERSIONED_PURCHASES_WORKFLOWS if deployment else PURCHASES_WORKFLOWS,
-                activities=[
-                    inventory.reserve_seats,
-                    inventory.release_seats,
-                    inventory.record_status,
-                    inventory.record_hold_expiry,
-                    lifecycle.next_orders,
-                    lifecycle.settle_order,
-                    lifecycle.finish_run,
-                ],
-                graceful_shutdown_timeout=grace,
-                interceptors=interceptors,
-                deployment_config=deployment,
-            )
-        )
-    if "payments" in queues:
-        stripe_client = make_stripe_client(settings)
-        payments = PaymentActivities(
-            sessions, stripe_client, settings.max_tickets_per_buyer_per_event
-        )
-        refunds = RefundActivities(sessions, stripe_client)
-        reconciliation = ReconciliationActivities(sessions, stripe_client)
-        workers.append(
-            Worker(
-                client,
-                task_queue=settings.task_queue_payments,
-                activities=[
-                    payments.charge_payment,
-                    payments.settle_payment,
-                    refunds.refund_payment,
-                    refunds.refund_stray_payment,
-                    reconciliation.list_stripe_period,
-                    reconciliation.look_up_at_stripe,
-                    reconciliation.read_books,
-                    reconciliation.record_mismatches,
-                ],
-                max_task_queue_activities_per_second=settings.payments_max_activities_per_second,
-                graceful_shutdown_timeout=grace,
-                interceptors=interceptors,
-                deployment_config=deployment,
-            )
-        )
-    if "fulfilment" in queues:
-        s3 = make_s3_client(settings)
-        try:
-            ensure_bucket(s3, settings.s3_bucket)
-        except (BotoCoreError, ClientError) as error:
-            # S3 down at start is an outage like any other: serve anyway; the storage step
-            # retries, and the order waits or goes to needs_attention.
-            log.warning("S3 bucket %s not reachable at start: %s", settings.s3_bucket, error)
-        tickets = TicketActivities(sessions, signer_from_settings(settings))
-        recent_pdfs = RecentPdfs()  # the email step attaches the PDF this process just stored
-        storage = DocumentActivities(sessions, s3, settings.s3_bucket, recent_pdfs)
-        email = EmailActivities(
-            sessions,
-            s3,
-            settings.s3_bucket,
-            settings.smtp_url,
-            settings.mail_from,
-            settings.public_base_url,
-            order_token_secret(settings),
-            recent_pdfs,
-        )
-        notices = NoticeActivities(sessions, settings.smtp_url, settings.mail_from)
-        workers.append(
-            Worker(
-                client,
-                task_queue=settings.task_queue_fulfilment,
-                activities=[
-                    tickets.issue_tickets,
-                    tickets.void_tickets,
-                    storage.store_tickets_pdf,
-                    email.email_tickets,
-                    email.resend_tickets_email,
-                    notices.notify_buyer,
-                ],
-                graceful_shutdown_timeout=grace,
-                interceptors=interceptors,
-                deployment_config=deployment,
-            )
-        )
-    return workers
 
 
 @asynccontextmanager

@@ -58,6 +58,8 @@ class Settings(WebSettings, DeploySettings):
     temporal_ui_url: str = "http://localhost:8233"
     task_queue_purchases: str = "purchases"
     task_queue_payments: str = "payments"
+    # Set to the purchases queue's name when one process serves every queue: the worker then
+    # runs those activities as its own workflow task's answer hands them over (eager dispatch).
     task_queue_fulfilment: str = "fulfilment"
     # Stripe's limit is 100 requests/s in live mode; one payment attempt makes about three calls.
     payments_max_activities_per_second: float = Field(default=25, gt=0)
@@ -220,6 +222,16 @@ class Settings(WebSettings, DeploySettings):
     def _oidc_needs_issuer_and_audience(self) -> Settings:
         if self.auth_mode == "oidc" and not (self.oidc_issuer and self.oidc_audience):
             raise ValueError("AUTH_MODE=oidc needs OIDC_ISSUER and OIDC_AUDIENCE")
+        return self
+
+    @model_validator(mode="after")
+    def _payments_queue_of_its_own(self) -> Settings:
+        """Its rate limit (Stripe's) is the whole task queue's: shared, it would slow the rest."""
+        if self.task_queue_payments in (self.task_queue_purchases, self.task_queue_fulfilment):
+            raise ValueError(
+                "TASK_QUEUE_PAYMENTS must be a queue of its own: its rate limit "
+                "(PAYMENTS_MAX_ACTIVITIES_PER_SECOND) applies to the whole task queue"
+            )
         return self
 
     @property
