@@ -32,8 +32,8 @@ LOCK := requirements-dev.lock
 UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 -q
 # uv installs the pinned set in seconds where pip took minutes of CI's 15; where uv cannot be
 # had or cannot reach the index, pip installs the same pins. Compiled to bytecode at install, as
-# pip does: where PYTHONDONTWRITEBYTECODE is set (this machine sets it) nothing is cached later, and every
-# process the tests start (workers, API, CLI) would compile its imports again.
+# pip does: where PYTHONDONTWRITEBYTECODE is set (this machine sets it) nothing is cached later,
+# and every process the tests start (workers, API, CLI) would compile its imports again.
 UV_INSTALL = UV_NATIVE_TLS=1 $(BIN)/uv pip install --compile-bytecode --python $(BIN)/python
 $(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
 	if $(BIN)/python -m pip install -q 'uv>=0.5' && $(UV_INSTALL) -r $(LOCK); then \
@@ -68,20 +68,16 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix boxoffice tests bench
 	$(BIN)/ruff format boxoffice tests bench
 
-# Two runs side by side, as the suite seldom keeps both cores busy: the linters and then the
-# unit and replay tiers (pure code, no clock bounds) beside every other tier. The side run's
-# output follows the main one's; either failing fails the target.
-SIDE_TIERS := unit or replay
+# The linters run beside the suite (mypy alone takes most of a minute on a fresh clone and one
+# core); their output follows the suite's, and either failing fails the target. Running the unit
+# and replay tiers beside it too gained nothing: the other tiers keep both cores busy.
 test: $(STAMP)
 	@mkdir -p build
-	@{ $(MAKE) --no-print-directory lint; linted=$$?; \
-	   $(BIN)/pytest -q -p no:cacheprovider -m "$(SIDE_TIERS)"; tested=$$?; \
-	   [ $$linted -eq 0 ] && [ $$tested -eq 0 ]; } >build/test-side.log 2>&1 & side=$$!; \
-	$(BIN)/pytest -q --durations=15 -p no:cacheprovider -m "not ($(SIDE_TIERS))"; main=$$?; \
-	wait $$side; sided=$$?; \
-	echo "--- beside it: make lint, then pytest -m '$(SIDE_TIERS)' (exit $$sided)"; \
-	cat build/test-side.log; \
-	[ $$main -eq 0 ] && [ $$sided -eq 0 ]
+	@$(MAKE) --no-print-directory lint >build/lint.log 2>&1 & lint=$$!; \
+	$(BIN)/pytest -q --durations=15 -p no:cacheprovider; tests=$$?; \
+	wait $$lint; linted=$$?; \
+	echo "--- make lint (run beside the tests): exit $$linted"; cat build/lint.log; \
+	[ $$tests -eq 0 ] && [ $$linted -eq 0 ]
 
 # The schemathesis tier of `make test`, with many more examples per operation (each role).
 FUZZ_EXAMPLES ?= 200
