@@ -65,9 +65,10 @@ def worker(
 
     With WORKER_DEPLOYMENT_NAME and WORKER_BUILD_ID set, the workers poll as that version and
     start only if the build was registered (README: "Deploying new workflow code")."""
+    from boxoffice.core.comma_list import comma_list
     from boxoffice.worker import run_workers
 
-    chosen = [q.strip() for q in queues.split(",") if q.strip()]
+    chosen = comma_list(queues)
     if not chosen:
         raise typer.BadParameter("name at least one queue", param_hint="--queues")
     run_workers(chosen, processes, register=register_build)

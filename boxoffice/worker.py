@@ -17,6 +17,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from temporalio.worker import Worker
 
+from boxoffice.core.comma_list import comma_list
 from boxoffice.core.database.engine import create_engine, session_factory
 from boxoffice.core.observability.logging import configure_logging
 from boxoffice.core.observability.tracing import configure_tracing
@@ -165,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--register-build", action="store_true")
     args = parser.parse_args(argv)
-    queues = [q.strip() for q in args.queues.split(",") if q.strip()]
+    queues = comma_list(args.queues)
     run_workers(queues, args.processes, register=args.register_build)
 
 

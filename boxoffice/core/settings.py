@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from boxoffice.core.comma_list import comma_list
 from boxoffice.core.settings_deploy import DeploySettings
 from boxoffice.core.settings_web import STRIPE_JS, WebSettings
 from boxoffice.core.temporal.encryption.keys import choose_current_key_id, parse_keys
@@ -56,13 +57,6 @@ class Settings(WebSettings, DeploySettings):
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     temporal_ui_url: str = "http://localhost:8233"
-    task_queue_purchases: str = "purchases"
-    task_queue_payments: str = "payments"
-    # Set to the purchases queue's name when one process serves every queue: the worker then
-    # runs those activities as its own workflow task's answer hands them over (eager dispatch).
-    task_queue_fulfilment: str = "fulfilment"
-    # Stripe's limit is 100 requests/s in live mode; one payment attempt makes about three calls.
-    payments_max_activities_per_second: float = Field(default=25, gt=0)
 
     # Stripe. Unset key: the local emulator at stripe_api_base.
     stripe_api_key: SecretStr | None = None
@@ -224,19 +218,9 @@ class Settings(WebSettings, DeploySettings):
             raise ValueError("AUTH_MODE=oidc needs OIDC_ISSUER and OIDC_AUDIENCE")
         return self
 
-    @model_validator(mode="after")
-    def _payments_queue_of_its_own(self) -> Settings:
-        """Its rate limit (Stripe's) is the whole task queue's: shared, it would slow the rest."""
-        if self.task_queue_payments in (self.task_queue_purchases, self.task_queue_fulfilment):
-            raise ValueError(
-                "TASK_QUEUE_PAYMENTS must be a queue of its own: its rate limit "
-                "(PAYMENTS_MAX_ACTIVITIES_PER_SECOND) applies to the whole task queue"
-            )
-        return self
-
     @property
     def cors_origins(self) -> list[str]:
-        return [o.strip() for o in self.cors_allowed_origins.split(",") if o.strip()]
+        return comma_list(self.cors_allowed_origins)
 
     @model_validator(mode="after")
     def _valid_payload_encryption_keys(self) -> Settings:
@@ -268,7 +252,7 @@ class Settings(WebSettings, DeploySettings):
     @property
     def codec_origins(self) -> list[str]:
         text = self.codec_cors_origins or self.temporal_ui_url
-        return [origin.strip().rstrip("/") for origin in text.split(",") if origin.strip()]
+        return [origin.rstrip("/") for origin in comma_list(text)]
 
     @property
     def signing_key_path(self) -> Path:

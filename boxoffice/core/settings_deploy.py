@@ -1,6 +1,7 @@
-"""The deployment's part of the one settings class (`settings.Settings` inherits it): which
-Temporal Worker Deployment and build a worker belongs to, and how it reaches a Temporal that
-wants TLS (Temporal Cloud: mTLS or an API key)."""
+"""The deployment's part of the one settings class (`settings.Settings` inherits it): the task
+queues the workers serve, which Temporal Worker Deployment and build a worker belongs to, how it
+reaches a Temporal that wants TLS (Temporal Cloud: mTLS or an API key), and whose forwarded
+headers the API believes."""
 
 from __future__ import annotations
 
@@ -11,11 +12,21 @@ from typing import Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings
 
+from boxoffice.core.comma_list import comma_list
+
 #: The file settings for Temporal's TLS, by field name: each must be a readable file.
 _TLS_FILES = ("temporal_tls_cert_file", "temporal_tls_key_file", "temporal_tls_ca_file")
 
 
 class DeploySettings(BaseSettings):
+    task_queue_purchases: str = "purchases"
+    task_queue_payments: str = "payments"
+    # Set to the purchases queue's name when one process serves every queue: the worker then
+    # runs those activities as its own workflow task's answer hands them over (eager dispatch).
+    task_queue_fulfilment: str = "fulfilment"
+    # Stripe's limit is 100 requests/s in live mode; one payment attempt makes about three calls.
+    payments_max_activities_per_second: float = Field(default=25, gt=0)
+
     # Temporal Worker Versioning. Both unset: unversioned workers (`make dev`, the tests). Both
     # set: the worker polls as version WORKER_DEPLOYMENT_NAME.WORKER_BUILD_ID, and refuses to
     # start unless that build was registered (`boxoffice worker --register-build`). One of the
@@ -43,13 +54,22 @@ class DeploySettings(BaseSettings):
     # nobody can choose the address they are counted as (core/http/middlewares.py).
     trusted_proxies: str = ""
 
+    @model_validator(mode="after")
+    def _payments_queue_of_its_own(self) -> Self:
+        """Its rate limit (Stripe's) is the whole task queue's: shared, it would slow the rest."""
+        if self.task_queue_payments in (self.task_queue_purchases, self.task_queue_fulfilment):
+            raise ValueError(
+                "TASK_QUEUE_PAYMENTS must be a queue of its own: its rate limit "
+                "(PAYMENTS_MAX_ACTIVITIES_PER_SECOND) applies to the whole task queue"
+            )
+        return self
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies_are_addresses(cls, value: str) -> str:
-        for item in (part.strip() for part in value.split(",")):
+        for item in comma_list(value):
             try:
-                if item:
-                    ipaddress.ip_network(item, strict=False)
+                ipaddress.ip_network(item, strict=False)
             except ValueError:
                 raise ValueError(
                     f"TRUSTED_PROXIES: {item!r} is not an IP address or network (10.0.0.0/8); "
@@ -59,7 +79,7 @@ class DeploySettings(BaseSettings):
 
     @property
     def trusted_proxy_list(self) -> list[str]:
-        return [part.strip() for part in self.trusted_proxies.split(",") if part.strip()]
+        return comma_list(self.trusted_proxies)
 
     @field_validator(*_TLS_FILES, "temporal_tls_server_name", "temporal_api_key", mode="before")
     @classmethod
