@@ -17,7 +17,9 @@ from boxoffice.core.command_settings import command_settings
 from boxoffice.core.settings import Settings
 from boxoffice.core.temporal.search_attributes import REGISTRATION
 
-# events/cli.py's commands with cancel, cancellation and postpone added (lifecycle/cli.py).
+# events/cli.py's commands with ticket types and add-ons (cli_catalogue.py) and cancel,
+# cancellation and postpone (lifecycle/cli.py) added: importing a module registers its commands.
+from boxoffice.events import cli_catalogue  # noqa: F401
 from boxoffice.events.lifecycle.cli import events_app
 from boxoffice.gate.cli import gate
 from boxoffice.orders.cli import orders_app

@@ -1,7 +1,7 @@
 """`boxoffice events ...`: the organiser's commands, on the same services as the admin API
-(`POST /events`, `PATCH /events/{id}`, ticket types, add-ons, the report). The bodies are
-checked by the API's own schemas, so a command refuses what the API refuses, with the same
-words. Cancelling and postponing are in `lifecycle/cli.py`.
+(`POST /events`, `PATCH /events/{id}`, the report). The bodies are checked by the API's own
+schemas, so a command refuses what the API refuses, with the same words. Ticket types and
+add-ons are in `cli_catalogue.py`, cancelling and postponing in `lifecycle/cli.py`.
 
 Exit codes (`core/cli_runner.py`): 0 done, 1 refused by the event's state, 2 bad input,
 3 unknown event, 4 the database or Temporal is away."""
@@ -64,7 +64,7 @@ def in_sessions(work: Callable[[Parts], Awaitable[T]]) -> T:
     return run(work, lazy_temporal=True)
 
 
-def _print_event(event: Any, as_json: bool) -> None:
+def print_event(event: Any, as_json: bool) -> None:
     from boxoffice.events.cli_view import print_event
 
     if as_json:
@@ -101,7 +101,7 @@ def create(
         service = EventService(parts.sessions, parts.settings.default_refund_cutoff_hours)
         return await service.create(created, who(who_acts))
 
-    _print_event(in_sessions(work), as_json)
+    print_event(in_sessions(work), as_json)
 
 
 @events_app.command("show")
@@ -113,7 +113,7 @@ def show(event_id: uuid.UUID, as_json: JsonOpt = False) -> None:
         service = EventService(parts.sessions, parts.settings.default_refund_cutoff_hours)
         return await service.for_organiser(event_id)
 
-    _print_event(in_sessions(work), as_json)
+    print_event(in_sessions(work), as_json)
 
 
 @events_app.command("update")
@@ -151,7 +151,7 @@ def update(
     async def work(parts: Parts) -> Any:
         return await EventEditing(parts.sessions).update(event_id, patch, who(who_acts))
 
-    _print_event(in_sessions(work), as_json)
+    print_event(in_sessions(work), as_json)
 
 
 @events_app.command("delete")
@@ -164,150 +164,6 @@ def delete(event_id: uuid.UUID, who_acts: ActorOpt = None) -> None:
 
     in_sessions(work)
     typer.echo(f"deleted draft {event_id}")
-
-
-@events_app.command("add-type")
-def add_type(
-    event_id: uuid.UUID,
-    name: Annotated[str, typer.Option()],
-    price: Annotated[int, typer.Option(min=0, help="Minor units (cents).")],
-    currency: Annotated[str, typer.Option()],
-    capacity: Annotated[int, typer.Option(min=1)],
-    on_sale_from: TimeOpt = None,
-    on_sale_until: TimeOpt = None,
-    hidden: Annotated[bool, typer.Option("--hidden")] = False,
-    who_acts: ActorOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Add a ticket type (POST /events/{id}/ticket-types)."""
-    from boxoffice.events.editing import EventEditing
-    from boxoffice.events.schemas import TicketTypeCreate
-
-    new = body(
-        TicketTypeCreate,
-        {
-            "name": name,
-            "price": price,
-            "currency": currency,
-            "capacity": capacity,
-            "on_sale_from": on_sale_from,
-            "on_sale_until": on_sale_until,
-            "hidden": hidden,
-        },
-    )
-
-    async def work(parts: Parts) -> Any:
-        return await EventEditing(parts.sessions).add_type(event_id, new, who(who_acts))
-
-    _print_event(in_sessions(work), as_json)
-
-
-@events_app.command("update-type")
-def update_type(
-    event_id: uuid.UUID,
-    type_id: uuid.UUID,
-    name: Annotated[str | None, typer.Option()] = None,
-    price: Annotated[int | None, typer.Option(min=0, help="New orders only.")] = None,
-    capacity: Annotated[int | None, typer.Option(min=0)] = None,
-    on_sale_from: TimeOpt = None,
-    on_sale_until: TimeOpt = None,
-    hidden: Annotated[bool | None, typer.Option("--hidden/--listed")] = None,
-    clear: ClearOpt = None,
-    who_acts: ActorOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Change a ticket type: price, capacity, sales window, hidden.
-
-    A new price applies to new orders only; capacity never goes below what is sold and held."""
-    from boxoffice.events.editing import EventEditing
-    from boxoffice.events.schemas import TicketTypeUpdate
-
-    patch = body(
-        TicketTypeUpdate,
-        {
-            "name": name,
-            "price": price,
-            "capacity": capacity,
-            "on_sale_from": on_sale_from,
-            "on_sale_until": on_sale_until,
-            "hidden": hidden,
-        },
-        clear,
-    )
-
-    async def work(parts: Parts) -> Any:
-        editing = EventEditing(parts.sessions)
-        return await editing.update_type(event_id, type_id, patch, who(who_acts))
-
-    _print_event(in_sessions(work), as_json)
-
-
-@events_app.command("add-addon")
-def add_addon(
-    event_id: uuid.UUID,
-    name: Annotated[str, typer.Option()],
-    price: Annotated[int, typer.Option(min=0, help="Minor units (cents).")],
-    currency: Annotated[str, typer.Option()],
-    stock: Annotated[int, typer.Option(min=1)],
-    max_per_order: Annotated[int, typer.Option(min=1)] = 10,
-    description: Annotated[str | None, typer.Option()] = None,
-    who_acts: ActorOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Add a product sold with the tickets (POST /events/{id}/addons)."""
-    from boxoffice.events.addons import AddonEditing
-    from boxoffice.events.schemas import AddonCreate
-
-    new = body(
-        AddonCreate,
-        {
-            "name": name,
-            "price": price,
-            "currency": currency,
-            "stock": stock,
-            "max_per_order": max_per_order,
-            "description": description,
-        },
-    )
-
-    async def work(parts: Parts) -> Any:
-        return await AddonEditing(parts.sessions).add(event_id, new, who(who_acts))
-
-    _print_event(in_sessions(work), as_json)
-
-
-@events_app.command("update-addon")
-def update_addon(
-    event_id: uuid.UUID,
-    addon_id: uuid.UUID,
-    name: Annotated[str | None, typer.Option()] = None,
-    price: Annotated[int | None, typer.Option(min=0, help="New orders only.")] = None,
-    stock: Annotated[int | None, typer.Option(min=0)] = None,
-    max_per_order: Annotated[int | None, typer.Option(min=1)] = None,
-    hidden: Annotated[bool | None, typer.Option("--hidden/--listed")] = None,
-    who_acts: ActorOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Change an add-on: price (new orders only), stock (never below sold and held)."""
-    from boxoffice.events.addons import AddonEditing
-    from boxoffice.events.schemas import AddonUpdate
-
-    patch = body(
-        AddonUpdate,
-        {
-            "name": name,
-            "price": price,
-            "stock": stock,
-            "max_per_order": max_per_order,
-            "hidden": hidden,
-        },
-    )
-
-    async def work(parts: Parts) -> Any:
-        editing = AddonEditing(parts.sessions)
-        return await editing.update(event_id, addon_id, patch, who(who_acts))
-
-    _print_event(in_sessions(work), as_json)
 
 
 @events_app.command("report")
