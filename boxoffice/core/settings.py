@@ -159,14 +159,17 @@ class Settings(WebSettings, DeploySettings):
     # How long an API process refuses a ticket type it saw sold out without asking Postgres
     # again (0: ask every time). A seat given back is on sale again at most this much later.
     sold_out_memory_seconds: float = Field(default=1.0, ge=0, le=60)
+    # Requests per ticket type one API process lets go on at once whatever seats are left;
+    # more go on only while the seats it knows to be left cover them all
+    # (`orders/admission/turns.py`). The rest wait their turn, and may then be refused from
+    # the sold-out memory instead. At most this many per process can start a run and then
+    # find the seats gone.
+    admissions_at_once_per_type: int = Field(default=8, ge=1, le=1000)
     # How long seats let through admission control count against other buyers while the
     # order's workflow has not reserved them. Each reservation lets go of its own at once, so
     # this only bounds how long a seat stays off sale after its API process died mid-request;
     # an admission that lapses while its reservation is still queued (Temporal far behind)
     # lets one more buyer in, who may be refused by the workflow instead of at once.
-    # Requests per ticket type one API process lets ask Postgres for admission at once; the
-    # rest wait their turn and may then be refused from the sold-out memory instead.
-    admissions_at_once_per_type: int = Field(default=8, ge=1, le=1000)
     admission_lease_seconds: float = Field(default=60, gt=0, le=3600)
     payment_timeout_seconds: int = Field(default=30, ge=1)
     step_timeout_seconds: int = Field(default=60, ge=1)

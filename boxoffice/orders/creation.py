@@ -36,7 +36,7 @@ from boxoffice.core.errors import ErrorKind
 from boxoffice.core.settings import Settings
 from boxoffice.orders.activities.inventory import InventoryActivities
 from boxoffice.orders.admission.sold_out_memo import SoldOutMemo
-from boxoffice.orders.admission.turns import AdmissionTurns
+from boxoffice.orders.admission.turns import AdmissionTurns, Turn
 from boxoffice.orders.admission.waiting import WaitingCreation
 from boxoffice.orders.client import OrderClient, pipeline_config
 from boxoffice.orders.domain import NOT_ENOUGH_SEATS, OrderError
@@ -95,20 +95,26 @@ class OrderCreation:
         if not self._settings.reserve_in_api:
             return await self._waiting.create(body, idempotency_key, requester)
         turns = self._turns
-        # Only a few requests per type go on at once (`admission/turns.py`): the others wait,
-        # and most find the type remembered sold out when their turn comes, so a burst's
-        # losers start no run.
-        async with turns.turn(body) if turns is not None else contextlib.nullcontext():
+        # Only a few requests per type go on at once, and beyond them those the seats known
+        # to be left cover (`admission/turns.py`): the others wait, and most find the type
+        # remembered sold out when their turn comes, so a burst's losers start no run.
+        async with turns.turn(body) if turns is not None else contextlib.nullcontext() as turn:
             self.refuse_if_remembered(body, idempotency_key)
-            return await self._create(body, idempotency_key, requester)
+            return await self._create(body, idempotency_key, requester, turn)
 
     async def _create(
-        self, body: OrderCreate, idempotency_key: str | None, requester: Requester
+        self,
+        body: OrderCreate,
+        idempotency_key: str | None,
+        requester: Requester,
+        turn: Turn | None,
     ) -> CreateOutcome:
         order_id = order_id_for(idempotency_key)
         request_fingerprint = fingerprint(body, requester.account)
         async with self._sessions() as session:
             checked = await validate_items(session, body, self._settings)
+            if turn is not None:
+                turn.read({(tt.event_id, tt.id): tt.available for tt in checked.types.values()})
             if idempotency_key is not None:
                 existing = await session.get(Order, order_id)
                 if existing is not None:
@@ -139,7 +145,7 @@ class OrderCreation:
             # Its run gave up (the database was away) without taking seats or writing the
             # order: this key tries again in a new run.
             await self._client.start(order, again=True)
-        return await self._reserve(body, order, checked)
+        return await self._reserve(body, order, checked, turn)
 
     def _refuse_short(self, short: Short) -> NoReturn:
         detail = f"Not enough seats left for {short.name} ({short.available} available)."
@@ -148,7 +154,7 @@ class OrderCreation:
         raise OrderError(ErrorKind.SOLD_OUT, detail)
 
     async def _reserve(
-        self, body: OrderCreate, order: PurchaseInput, checked: Checked
+        self, body: OrderCreate, order: PurchaseInput, checked: Checked, turn: Turn | None
     ) -> CreateOutcome:
         """Take the seats here, as the run would (it adopts them). A failure other than a
         refusal leaves the reservation to the run: the buyer polls the order."""
@@ -175,6 +181,8 @@ class OrderCreation:
             return CreateOutcome(order.order_id, decided=False)
         if not result.reserved:
             raise OrderError(ErrorKind.SOLD_OUT, result.reason or NOT_ENOUGH_SEATS)
+        if turn is not None:
+            turn.reserved()
         if self._memo is not None:
             self._memo.forget(body)
         return CreateOutcome(order.order_id, decided=True)

@@ -75,3 +75,89 @@ async def test_a_request_cancelled_while_waiting_leaves_nothing_behind() -> None
     release.set()
     await holder
     assert turns.waiting() == 0
+
+
+
+
+async def test_requests_beyond_the_fixed_turns_go_on_while_the_seats_left_cover_them() -> None:
+    """Once a reading says 10 seats are left, 10 one-seat requests are inside together
+    although only 2 fixed turns exist; the 11th waits, and goes on when one leaves."""
+    turns = AdmissionTurns(per_type=2)
+    event, kind = uuid.uuid4(), uuid.uuid4()
+    body = _body(event, kind)
+    release = asyncio.Event()
+    now_inside = 0
+
+    async with turns.turn(body) as first:
+        first.read({(event, kind): 10})
+
+        async def ask() -> None:
+            nonlocal now_inside
+            async with turns.turn(body):
+                now_inside += 1
+                await release.wait()
+                now_inside -= 1
+
+        crowd = [asyncio.create_task(ask()) for _ in range(10)]
+        await asyncio.sleep(0.01)
+        # The first request and 9 more ask for 10 seats: all that are known to be left.
+        assert now_inside == 9
+        assert turns.waiting() == 11
+    await asyncio.sleep(0.01)
+    assert now_inside == 10  # the first one left: the last of the crowd went in
+    release.set()
+    await asyncio.gather(*crowd)
+    assert turns.waiting() == 0
+
+
+async def test_seats_taken_here_count_against_a_reading_taken_before_them() -> None:
+    """Two requests reserve after a reader went in, and its reading says 5 seats: only 3 are
+    known to be left (the 2 may be in the reading already: the estimate errs low)."""
+    turns = AdmissionTurns(per_type=3)
+    event, kind = uuid.uuid4(), uuid.uuid4()
+    body = _body(event, kind)
+    release = asyncio.Event()
+    now_inside = 0
+
+    async def ask() -> None:
+        nonlocal now_inside
+        async with turns.turn(body):
+            now_inside += 1
+            await release.wait()
+            now_inside -= 1
+
+    async with turns.turn(body) as reader:
+        for _ in range(2):
+            async with turns.turn(body) as taker:
+                taker.reserved()
+        reader.read({(event, kind): 5})
+        crowd = [asyncio.create_task(ask()) for _ in range(5)]
+        await asyncio.sleep(0.01)
+        # The reader and 2 of the crowd by the fixed turns: 3 seats asked, 3 known left. Had
+        # the reading been believed as it is, 2 more would be inside.
+        assert now_inside == 2
+        release.set()
+        await asyncio.gather(*crowd)
+
+
+async def test_waiting_requests_go_on_in_the_order_they_came() -> None:
+    turns = AdmissionTurns(per_type=1)
+    body = _body(uuid.uuid4(), uuid.uuid4())
+    order: list[int] = []
+    gate = asyncio.Event()
+
+    async def ask(number: int) -> None:
+        async with turns.turn(body):
+            order.append(number)
+            await gate.wait()
+
+    async with turns.turn(body):
+        waiting = []
+        for number in range(5):
+            waiting.append(asyncio.create_task(ask(number)))
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.01)
+        assert order == []
+    gate.set()
+    await asyncio.gather(*waiting)
+    assert order == [0, 1, 2, 3, 4]
