@@ -77,8 +77,6 @@ async def test_a_request_cancelled_while_waiting_leaves_nothing_behind() -> None
     assert turns.waiting() == 0
 
 
-
-
 async def test_requests_beyond_the_fixed_turns_go_on_while_the_seats_left_cover_them() -> None:
     """Once a reading says 10 seats are left, 10 one-seat requests are inside together
     although only 2 fixed turns exist; the 11th waits, and goes on when one leaves."""
