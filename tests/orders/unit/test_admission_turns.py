@@ -77,34 +77,46 @@ async def test_a_request_cancelled_while_waiting_leaves_nothing_behind() -> None
     assert turns.waiting() == 0
 
 
+class _Crowd:
+    """Requests of one body that stay inside their turn until released."""
+
+    def __init__(self, turns: AdmissionTurns, body: OrderCreate) -> None:
+        self._turns, self._body = turns, body
+        self._release = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.inside = 0
+
+    def send(self, count: int) -> None:
+        self._tasks += [asyncio.create_task(self._ask()) for _ in range(count)]
+
+    async def _ask(self) -> None:
+        async with self._turns.turn(self._body):
+            self.inside += 1
+            await self._release.wait()
+            self.inside -= 1
+
+    async def finish(self) -> None:
+        self._release.set()
+        await asyncio.gather(*self._tasks)
+
+
 async def test_requests_beyond_the_fixed_turns_go_on_while_the_seats_left_cover_them() -> None:
     """Once a reading says 10 seats are left, 10 one-seat requests are inside together
     although only 2 fixed turns exist; the 11th waits, and goes on when one leaves."""
     turns = AdmissionTurns(per_type=2)
     event, kind = uuid.uuid4(), uuid.uuid4()
     body = _body(event, kind)
-    release = asyncio.Event()
-    now_inside = 0
-
+    crowd = _Crowd(turns, body)
     async with turns.turn(body) as first:
         first.read({(event, kind): 10})
-
-        async def ask() -> None:
-            nonlocal now_inside
-            async with turns.turn(body):
-                now_inside += 1
-                await release.wait()
-                now_inside -= 1
-
-        crowd = [asyncio.create_task(ask()) for _ in range(10)]
+        crowd.send(10)
         await asyncio.sleep(0.01)
         # The first request and 9 more ask for 10 seats: all that are known to be left.
-        assert now_inside == 9
+        assert crowd.inside == 9
         assert turns.waiting() == 11
     await asyncio.sleep(0.01)
-    assert now_inside == 10  # the first one left: the last of the crowd went in
-    release.set()
-    await asyncio.gather(*crowd)
+    assert crowd.inside == 10  # the first one left: the last of the crowd went in
+    await crowd.finish()
     assert turns.waiting() == 0
 
 
@@ -114,28 +126,18 @@ async def test_seats_taken_here_count_against_a_reading_taken_before_them() -> N
     turns = AdmissionTurns(per_type=3)
     event, kind = uuid.uuid4(), uuid.uuid4()
     body = _body(event, kind)
-    release = asyncio.Event()
-    now_inside = 0
-
-    async def ask() -> None:
-        nonlocal now_inside
-        async with turns.turn(body):
-            now_inside += 1
-            await release.wait()
-            now_inside -= 1
-
+    crowd = _Crowd(turns, body)
     async with turns.turn(body) as reader:
         for _ in range(2):
             async with turns.turn(body) as taker:
                 taker.reserved()
         reader.read({(event, kind): 5})
-        crowd = [asyncio.create_task(ask()) for _ in range(5)]
+        crowd.send(5)
         await asyncio.sleep(0.01)
         # The reader and 2 of the crowd by the fixed turns: 3 seats asked, 3 known left. Had
         # the reading been believed as it is, 2 more would be inside.
-        assert now_inside == 2
-        release.set()
-        await asyncio.gather(*crowd)
+        assert crowd.inside == 2
+        await crowd.finish()
 
 
 async def test_waiting_requests_go_on_in_the_order_they_came() -> None:
