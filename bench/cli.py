@@ -40,6 +40,13 @@ def parse(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, dict[s
     mode.add_argument("--tiny", action="store_true", help="the smallest sizes (the test's)")
     parser.add_argument("--processes", type=int, help="worker processes (default 1)")
     parser.add_argument(
+        "--workers-nice",
+        type=int,
+        choices=range(20),
+        metavar="N",
+        help="run our worker pool under `nice -n N` (default 0)",
+    )
+    parser.add_argument(
         "--temporal-db", type=Path, help="Temporal dev server state in this SQLite file"
     )
     parser.add_argument(
@@ -54,7 +61,14 @@ def parse(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, dict[s
     args = parser.parse_args(argv)
     overrides: dict[str, object] = {
         name: getattr(args, name)
-        for name in ("processes", "temporal_db", "temporal_address", "database_url", *SIZES)
+        for name in (
+            "processes",
+            "workers_nice",
+            "temporal_db",
+            "temporal_address",
+            "database_url",
+            *SIZES,
+        )
         if getattr(args, name) is not None
     }
     if args.only:

@@ -26,6 +26,9 @@ class Options:
     mode: str = "default"
     #: Worker processes (`boxoffice worker --processes N`) for every scenario but scale-out.
     processes: int = 1
+    #: Our worker pool's niceness (`nice -n N`, 0-19): on one machine, the API's answers then
+    #: come before the workers' fulfilment when both want the CPU.
+    workers_nice: int = 0
     #: None: the Temporal dev server keeps its state in memory; else its SQLite file.
     temporal_db: Path | None = None
     #: An existing Temporal frontend (host:port, namespace `default`, no TLS) instead of the

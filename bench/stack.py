@@ -156,10 +156,7 @@ class BenchStack:
             return all(total(scrape(p), "temporal_num_pollers") > 0 for p in ports)
 
         child.start(
-            [
-                *(sys.executable, "-m", "boxoffice.worker"),
-                *("--processes", str(processes), "--queues", queues),
-            ],
+            pool_command(processes, queues, self.options.workers_nice),
             env,
             self.tmp,
             ready=polling,
@@ -183,9 +180,19 @@ class BenchStack:
             "database": "external" if self.options.database_url else "embedded",
             "api_processes": self.api_processes,
             "worker_processes": self.worker_processes,
+            "workers_nice": self.options.workers_nice,
             "uvicorn_flags": list(UVICORN_FLAGS),
             "log_level": self.env["LOG_LEVEL"],
         }
+
+
+def pool_command(processes: int, queues: str, nice: int) -> list[str]:
+    """`boxoffice worker`, under `nice -n N` when asked (`nice` execs it: the same pid)."""
+    return [
+        *(("nice", "-n", str(nice)) if nice else ()),
+        *(sys.executable, "-m", "boxoffice.worker"),
+        *("--processes", str(processes), "--queues", queues),
+    ]
 
 
 def _ready(url: str) -> bool:

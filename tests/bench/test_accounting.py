@@ -1,13 +1,16 @@
-"""The harness's own arithmetic, without a stack: CPU per purchase of one side's window, and the
-options that point a run at an existing Temporal or PostgreSQL."""
+"""The harness's own arithmetic, without a stack: CPU per purchase of one side's window, the
+options that point a run at an existing Temporal or PostgreSQL, and the workers' niceness."""
 
 from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from bench import cpu
 from bench.cli import parse
 from bench.options import preset
+from bench.stack import pool_command
 
 
 def test_cpu_per_purchase_counts_one_sides_parts_and_shows_the_machine_apart() -> None:
@@ -49,3 +52,16 @@ def test_an_existing_temporal_and_database_are_options_and_the_url_is_not_writte
     assert written["temporal_address"] == "t:7233"
     assert written["database_url"] == "given"
     assert preset("quick").to_json()["database_url"] is None
+
+
+def test_the_worker_pool_runs_under_nice_only_when_asked() -> None:
+    _, overrides = parse(["--quick", "--workers-nice", "10"])
+    options = dataclasses.replace(preset("quick"), **overrides)  # type: ignore[arg-type]
+
+    assert options.workers_nice == 10
+    command = pool_command(2, "purchases", options.workers_nice)
+    assert command[:3] == ["nice", "-n", "10"]
+    assert command[3:][-4:] == ["--processes", "2", "--queues", "purchases"]
+    assert pool_command(1, "purchases", preset("quick").workers_nice)[0] != "nice"
+    with pytest.raises(SystemExit):  # niceness is 0 to 19: no raising our priority
+        parse(["--workers-nice", "-5"])
