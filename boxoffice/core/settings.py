@@ -162,8 +162,8 @@ class Settings(WebSettings, DeploySettings):
     # Requests per ticket type one API process lets go on at once whatever seats are left;
     # more go on only while the seats it knows to be left cover them all
     # (`orders/admission/turns.py`). The rest wait their turn, and may then be refused from
-    # the sold-out memory instead. At most this many per process can start a run and then
-    # find the seats gone.
+    # the sold-out memory instead. With one API process, at most this many can start a run
+    # and then find the seats gone.
     admissions_at_once_per_type: int = Field(default=8, ge=1, le=1000)
     # How long seats let through admission control count against other buyers while the
     # order's workflow has not reserved them. Each reservation lets go of its own at once, so

@@ -11,10 +11,13 @@ sold out by the time their turn comes, and are refused from memory at once.
 A fixed number of turns (`ADMISSIONS_AT_ONCE_PER_TYPE`) also made the *winners* queue: 8 at a
 time, each waiting for a workflow start, answered about 16 buyers a second however many seats
 were left. So beyond those turns a request also goes on when the seats this process knows to be
-left cover it and every request already inside. That estimate never exceeds the seats really
-left (see `_Type.left`), so the requests let in beyond the fixed turns all find their seats, as
-far as this process can tell: a burst's losers still start no more runs than the fixed turns
-allow, while its winners go on together."""
+left cover it and every request already inside. As far as this process's own reservations go,
+that estimate errs low (see `_Type.left`), so the requests let in beyond the fixed turns find
+their seats and a burst's losers start no more runs than the fixed turns allow, while its
+winners go on together. Seats taken elsewhere (another API process, a run reserving for itself
+after the API's attempt failed) are not seen until the next reading, which every request
+inside takes: until then the estimate can be high, and a request let in on it may start a run
+that ends sold out. Nothing is oversold either way: the conditional UPDATE sells the seats."""
 
 from __future__ import annotations
 
@@ -34,9 +37,10 @@ _Key = tuple[uuid.UUID, uuid.UUID]
 class _Type:
     """One ticket type's turns in this process."""
 
-    # Seats known to be left, never more than there really are (other processes and released
-    # holds only leave more): a reading, less every reservation made here since the reader
-    # went in (some of those may be in the reading already: counting them twice only errs low).
+    # Seats known to be left: a reading, less every reservation made here since the reader
+    # went in (some of those may be in the reading already: counting them twice errs low).
+    # Released holds leave more; seats taken by other processes are missed until the next
+    # reading (see the module's docstring).
     left: int | None = None
     taken: int = 0  # seats reserved through this process while the type was remembered
     inside: int = 0  # requests inside
