@@ -45,8 +45,11 @@ class _Type:
     taken: int = 0  # seats reserved through this process while the type was remembered
     inside: int = 0  # requests inside
     seats: int = 0  # seats those requests ask for
-    users: int = 0  # requests inside or waiting
     queue: deque[tuple[int, asyncio.Future[None]]] = field(default_factory=deque)
+
+    def users(self) -> int:
+        """Requests inside or waiting."""
+        return self.inside + len(self.queue)
 
 
 @dataclass
@@ -99,7 +102,6 @@ class AdmissionTurns:
                 state = self._types.get(key)
                 if state is None:
                     state = self._types[key] = _Type()
-                state.users += 1
                 stack.callback(self._leave, key, state)
                 quantity = asked[key]
                 await self._enter(state, quantity)
@@ -146,10 +148,9 @@ class AdmissionTurns:
             admitted.set_result(None)
 
     def _leave(self, key: _Key, state: _Type) -> None:
-        state.users -= 1
-        if state.users == 0:
+        if state.users() == 0:
             del self._types[key]  # no memory kept for types nobody is asking for
 
     def waiting(self) -> int:
         """Requests holding or waiting for a turn (what the tests look at)."""
-        return sum(state.users for state in self._types.values())
+        return sum(state.users() for state in self._types.values())
