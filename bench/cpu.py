@@ -3,7 +3,12 @@ much the rest of the machine (other people's work on a shared box) took meanwhil
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -84,6 +89,10 @@ def snapshot(tmp: Path) -> dict[int | str, tuple[str, float]]:
     return found
 
 
+def cores() -> int:
+    return os.cpu_count() or 1
+
+
 def _machine_busy() -> float:
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = fields[3] + fields[4]  # idle + iowait
@@ -103,7 +112,7 @@ def spent(
     result = {k: round(v, 1) for k, v in sorted(used.items(), key=lambda kv: -kv[1]) if v >= 0.05}
     result["others on the machine"] = round(max(0.0, machine - sum(used.values())), 1)
     result["wall"] = round(wall, 1)
-    result["cores"] = float(os.cpu_count() or 1)
+    result["cores"] = float(cores())
     return result
 
 
@@ -141,3 +150,44 @@ def per_purchase(
     others = max(0.0, machine - sum(everything.values()))
     found["others on the machine"] = round(others * 1000 / purchases, 1)
     return found
+
+
+Snapshot = dict[int | str, tuple[str, float]]
+
+
+@dataclass
+class Timeline:
+    """Snapshots taken while a load ran, each stamped with `time.time()` (the clock of the load's
+    samples), so a phase of the load (a flash sale's winners, before the first refusal) gets
+    its own CPU accounting."""
+
+    points: list[tuple[float, Snapshot]] = field(default_factory=list)
+
+    def per_unit(self, start: float, end: float, units: int) -> dict[str, float]:
+        """`per_purchase` over the snapshots around [start, end]: the last one taken at or
+        before `start` and the first at or after `end` (so the window errs wide by up to one
+        interval at each end); {} without both."""
+        before = [snapshot for stamp, snapshot in self.points if stamp <= start]
+        after = [snapshot for stamp, snapshot in self.points if stamp >= end]
+        if not before or not after:
+            return {}
+        return per_purchase(before[-1], after[0], units)
+
+
+@asynccontextmanager
+async def sampled(tmp: Path, interval: float = 1.0) -> AsyncIterator[Timeline]:
+    """A snapshot every `interval` seconds while the block runs, and one at each end."""
+    timeline = Timeline([(time.time(), snapshot(tmp))])
+
+    async def sample() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            timeline.points.append((time.time(), await asyncio.to_thread(snapshot, tmp)))
+
+    sampler = asyncio.create_task(sample())
+    try:
+        yield timeline
+    finally:
+        sampler.cancel()
+        await asyncio.gather(sampler, return_exceptions=True)
+        timeline.points.append((time.time(), snapshot(tmp)))

@@ -4,18 +4,21 @@ once. The winners should hear "held" at once (201, not 202 after polling); the r
 409 under the same uvicorn flags. The same sale then runs on the create path before
 RESERVE_IN_API (admission control, then waiting for the run), so the report sets the two
 designs side by side. Afterwards, Postgres and the Stripe emulator must both show no seat sold
-twice, and every seat sold."""
+twice, and every seat sold. While the sale runs every process's CPU is snapshotted once a second,
+so the winners' phase (to the first refusal) is accounted on its own (`flash_sale_winners.py`)."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
 
+from bench import cpu
 from bench.bare_api import WITH_MIDDLEWARES
 from bench.catalogue import CARD, create_event, order_body
-from bench.load import LoadResult, closed_loop, http_client, latency_summary, per_second
+from bench.load import LoadResult, closed_loop, http_client, per_second
 from bench.outcome import Row, ScenarioResult, Series
 from bench.scenarios.flash_sale_verdict import verify
+from bench.scenarios.flash_sale_winners import winner_rows, winners_phase
 from bench.stack import BenchStack
 
 NAME = "flash_sale"
@@ -32,7 +35,8 @@ async def run(stack: BenchStack) -> ScenarioResult:
         options.flash_concurrency,
     )
     result = ScenarioResult(NAME)
-    event, body, load = await _sale(stack, "flash sale")
+    async with cpu.sampled(stack.tmp) as timeline:
+        event, body, load = await _sale(stack, "flash sale")
     start = min(s.start for s in load.samples)
     # Admission control refuses once every seat is spoken for (admitted, its reservation on
     # its way), well before the last one is taken: from the first refusal on, buyers meet the
@@ -59,7 +63,9 @@ async def run(stack: BenchStack) -> ScenarioResult:
     verdict = await verify(stack, event["id"], seats, options.max_wait_seconds)
     door = await _door(stack, body, max(buyers - seats, 1), concurrency)
     before = await _design_before(stack)
-    result.rows += _winner_rows(load, before, seats)
+    result.rows += winner_rows(load, before, seats)
+    phase_rows, phase_cpu = winners_phase(timeline, load, start, spoken_for_at, concurrency)
+    result.rows += phase_rows
     sold_at = verdict.last_seat_taken_at or max(s.end for s in load.samples)
     result.loads += [refused, bare]
     result.throughput += [
@@ -125,6 +131,7 @@ async def run(stack: BenchStack) -> ScenarioResult:
         "bare_409": bare.summary(),
         "door_refusals_per_s": {side: round(rate, 1) for side, rate in door.items()},
         "seats_spoken_for_s": round(spoken_for_at - start, 3),
+        "winners_phase_cpu_ms_per_winner": phase_cpu,
         "seats_sold_s": round(sold_at - start, 3),
         **dataclasses.asdict(verdict),
     }
@@ -167,62 +174,6 @@ async def _design_before(stack: BenchStack) -> LoadResult:
     finally:
         stack.start_api(processes, **overrides)
     return load
-
-
-def _winner_rows(ours: LoadResult, before: LoadResult, seats: int) -> list[Row]:
-    """How many buyers who got a seat heard so at once (201), not after polling (202), and how
-    long their answer took: ours beside the design before it."""
-    rows: list[Row] = []
-    at_once = {
-        name: sum(1 for s in load.samples if s.status == 201)
-        for name, load in (("ours", ours), ("before", before))
-    }
-    rows.append(
-        Row(
-            NAME,
-            f"winners answered 201 at once (of {seats} seats)",
-            at_once["ours"],
-            "orders",
-            seats,
-            0.95,
-            note="target: 95% of the seats",
-        )
-    )
-    rows.append(
-        Row(
-            NAME,
-            "winners answered 201 at once, design before RESERVE_IN_API",
-            at_once["before"],
-            "orders",
-            seats,
-        )
-    )
-    p50 = {
-        name: latency_summary([s.seconds for s in load.samples if s.status in (201, 202)])["p50_ms"]
-        for name, load in (("ours", ours), ("before", before))
-    }
-    rows.append(
-        Row(
-            NAME,
-            "winners' answer p50 (target 1,000 ms)",
-            p50["ours"],
-            "ms",
-            1000.0,
-            1.0,
-            higher_is_better=False,
-        )
-    )
-    rows.append(
-        Row(
-            NAME,
-            "winners' answer p50, beside the design before",
-            p50["ours"],
-            "ms",
-            p50["before"],
-            higher_is_better=False,
-        )
-    )
-    return rows
 
 
 async def _door(

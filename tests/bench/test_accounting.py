@@ -1,5 +1,6 @@
-"""The harness's own arithmetic, without a stack: CPU per purchase of one side's window, the
-options that point a run at an existing Temporal or PostgreSQL, and the workers' niceness."""
+"""The harness's own arithmetic, without a stack: CPU per purchase of one side's window and of
+a phase of a load (the flash sale's winners), the options that point a run at an existing
+Temporal or PostgreSQL, and the workers' niceness."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import pytest
 
 from bench import cpu
 from bench.cli import parse
+from bench.load import LoadResult, Sample
 from bench.options import preset
+from bench.scenarios.flash_sale_winners import winners_phase
 from bench.stack import pool_command
 
 
@@ -65,3 +68,48 @@ def test_the_worker_pool_runs_under_nice_only_when_asked() -> None:
     assert pool_command(1, "purchases", preset("quick").workers_nice)[0] != "nice"
     with pytest.raises(SystemExit):  # niceness is 0 to 19: no raising our priority
         parse(["--workers-nice", "-5"])
+
+
+def _snapshot(api: float, temporal: float, busy: float) -> cpu.Snapshot:
+    return {1: ("API", api), 2: ("Temporal", temporal), 0: ("machine busy", busy)}
+
+
+def test_a_phase_of_a_load_is_accounted_from_the_snapshots_around_it() -> None:
+    timeline = cpu.Timeline(
+        [
+            (100.0, _snapshot(0.0, 0.0, 0.0)),
+            (101.0, _snapshot(1.0, 0.5, 1.5)),
+            (102.0, _snapshot(1.5, 1.5, 3.0)),
+            (103.0, _snapshot(2.0, 2.0, 4.0)),
+        ]
+    )
+
+    # [100.5, 101.5] widens to the snapshots at 100 and 102.
+    found = timeline.per_unit(100.5, 101.5, 10)
+
+    assert found == {"API": 150.0, "Temporal": 150.0, "total": 300.0, "others on the machine": 0.0}
+    assert timeline.per_unit(99.0, 101.0, 10) == {}  # nothing taken before the phase
+    assert timeline.per_unit(101.0, 104.0, 10) == {}  # nor after it
+
+
+def test_the_winners_wait_is_set_beside_what_the_cores_carry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cpu, "cores", lambda: 2)
+    timeline = cpu.Timeline([(0.0, _snapshot(0.0, 0.0, 0.0)), (10.0, _snapshot(6.0, 12.0, 18.0))])
+    # 100 winners answered in the 10 s before the first refusal, one after it, refusals after.
+    samples = [Sample(i * 0.1, i * 0.1 + 0.05, 201) for i in range(100)]
+    samples += [Sample(9.9, 10.5, 201), Sample(10.0, 10.1, 409)]
+
+    rows, spent = winners_phase(timeline, LoadResult("sale", 50, samples), 0.0, 10.0, 50)
+
+    by_measure = {row.measure.strip(): row for row in rows}
+    assert spent["API"] == 60.0 and spent["Temporal"] == 120.0 and spent["total"] == 180.0
+    assert by_measure["winners' phase (to the first 409): winners answered/s"].ours == 10.0
+    assert by_measure["CPU per winner, every part of the stack"].note == "ms: Temporal 120, API 60"
+    carried = by_measure["winners/s the cores carry at that CPU"].ours
+    assert carried == pytest.approx(2000 / 180)
+    floor = by_measure["Little's law: buyers in flight ÷ that rate (the p50 it allows)"]
+    assert floor.ours == pytest.approx(50 / carried * 1000)
+    assert floor.ratio == pytest.approx(4.5)  # the p50 it allows, over the 1 s target
+    assert winners_phase(timeline, LoadResult("sale", 50, []), 0.0, 10.0, 50) == ([], {})
