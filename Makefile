@@ -80,14 +80,16 @@ test: $(STAMP)
 	[ $$tests -eq 0 ] && [ $$linted -eq 0 ]
 
 # The schemathesis tier of `make test`, with many more examples per operation (each role).
+# fuzz and chaos run far longer than `make test`'s tests: their per-test timeout is an hour.
 FUZZ_EXAMPLES ?= 200
 fuzz: $(STAMP)
-	BOXOFFICE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -p no:cacheprovider \
+	BOXOFFICE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -p no:cacheprovider --timeout=3600 \
 		tests/app/integration/test_schema_fuzz.py
 
 # The full fault-injection run (the issue's counts); `make test` runs a short version of it.
 chaos: $(STAMP)
-	BOXOFFICE_CHAOS=full $(BIN)/pytest tests/orders/chaos -m chaos -q -p no:cacheprovider --durations=15
+	BOXOFFICE_CHAOS=full $(BIN)/pytest tests/orders/chaos -m chaos -q -p no:cacheprovider --durations=15 \
+		--timeout=3600
 
 # Starts its own stack on free ports; results go to bench/results/. ARGS=--quick, --full, ...
 bench: $(STAMP)
