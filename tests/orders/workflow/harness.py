@@ -493,3 +493,9 @@ class Harness:
                 WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
             ):
                 await handle.terminate("test over")
+
+
+async def search_attribute(handle: PurchaseHandle, name: str) -> list[object]:
+    """The values of one of the run's search attributes, as operators' queries see them."""
+    description = await handle.describe()
+    return list(description.search_attributes.get(name, []))
