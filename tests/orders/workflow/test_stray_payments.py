@@ -19,7 +19,7 @@ from boxoffice.orders.workflow.late_payment import RefundLatePayment, late_payme
 from boxoffice.orders.workflow.purchase import PurchaseWorkflow
 
 from .harness import FULFILMENT, VISA, Harness, save_history
-from .test_purchase_paths import needs_attention
+from .test_refund_paths import needs_attention
 
 STRAY = PaymentSucceeded("pi_stray")
 
