@@ -188,8 +188,11 @@ async def test_cancelling_an_event_refunds_every_buyer_once(stack: Stack) -> Non
     for attempt in charged:
         refunds = client.v1.refunds.list(params={"payment_intent": attempt.payment_intent_id})
         assert [(r.amount, r.status) for r in refunds.data] == [(attempt.amount, "succeeded")]
-    # Every seat and add-on back; every ticket void, at the gate too.
-    assert all(s == "void" for s in ticket_statuses) and len(ticket_statuses) == len(charged)
+    # Every seat and add-on back; every ticket void, at the gate too. Each completed order had
+    # its ticket; an order whose payment landed as the cancel came may be refunded before its
+    # tickets were issued, so it has none.
+    assert all(s == "void" for s in ticket_statuses)
+    assert COMPLETED <= len(ticket_statuses) <= len(charged)
     assert set(at_gate) == {"void"}
     assert final["status"] == "cancelled"
     general_now = next(t for t in final["ticket_types"] if t["id"] == general(event))
