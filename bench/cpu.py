@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 _TICK = os.sysconf("SC_CLK_TCK")
+#: pid (or "gone:<part>", or 0 for the machine) -> (part, CPU seconds so far).
+Snapshot = dict[int | str, tuple[str, float]]
 #: First match wins: a part of the stack by a word of its command line.
 PARTS = (
     ("bench.bare_api", "bare API"),
@@ -68,7 +70,7 @@ def _part(cmdline: str) -> str:
     return next((name for word, name in PARTS if word in cmdline), "other (ours)")
 
 
-def snapshot(tmp: Path) -> dict[int | str, tuple[str, float]]:
+def snapshot(tmp: Path) -> Snapshot:
     """CPU seconds so far of each of our processes (pid -> part, seconds): this process's
     descendants and the embedded PostgreSQL (which daemonises, so is found by its data
     directory); "gone:<part>" the stopped ones; pid 0 the whole machine's busy seconds."""
@@ -81,7 +83,7 @@ def snapshot(tmp: Path) -> dict[int | str, tuple[str, float]]:
             if parent in ours and pid not in ours:
                 ours.add(pid)
                 grew = True
-    found: dict[int | str, tuple[str, float]] = {
+    found: Snapshot = {
         pid: (_part(processes[pid][1]), processes[pid][2]) for pid in ours if pid in processes
     }
     found.update({f"gone:{part}": (part, seconds) for part, seconds in _departed.items()})
@@ -100,8 +102,8 @@ def _machine_busy() -> float:
 
 
 def spent(
-    before: dict[int | str, tuple[str, float]],
-    after: dict[int | str, tuple[str, float]],
+    before: Snapshot,
+    after: Snapshot,
     wall: float,
 ) -> dict[str, float]:
     """CPU seconds per part between two snapshots (processes started meanwhile count from zero;
@@ -116,9 +118,7 @@ def spent(
     return result
 
 
-def _used(
-    before: dict[int | str, tuple[str, float]], after: dict[int | str, tuple[str, float]]
-) -> dict[str, float]:
+def _used(before: Snapshot, after: Snapshot) -> dict[str, float]:
     used: dict[str, float] = {}
     for pid, (part, seconds) in after.items():
         if pid != 0:
@@ -127,8 +127,8 @@ def _used(
 
 
 def per_purchase(
-    before: dict[int | str, tuple[str, float]],
-    after: dict[int | str, tuple[str, float]],
+    before: Snapshot,
+    after: Snapshot,
     purchases: int,
     leave_out: tuple[str, ...] = (),
 ) -> dict[str, float]:
@@ -150,9 +150,6 @@ def per_purchase(
     others = max(0.0, machine - sum(everything.values()))
     found["others on the machine"] = round(others * 1000 / purchases, 1)
     return found
-
-
-Snapshot = dict[int | str, tuple[str, float]]
 
 
 @dataclass

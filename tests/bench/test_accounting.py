@@ -17,13 +17,13 @@ from bench.stack import pool_command
 
 
 def test_cpu_per_purchase_counts_one_sides_parts_and_shows_the_machine_apart() -> None:
-    before: dict[int | str, tuple[str, float]] = {
+    before: cpu.Snapshot = {
         1: ("workers", 10.0),
         2: ("naive worker", 5.0),
         3: ("Temporal", 20.0),
         0: ("machine busy", 100.0),
     }
-    after: dict[int | str, tuple[str, float]] = {
+    after: cpu.Snapshot = {
         1: ("workers", 13.0),
         2: ("naive worker", 5.5),
         3: ("Temporal", 22.0),
