@@ -225,7 +225,18 @@ class PurchaseWorkflow(FulfilmentSteps):
 
     @workflow.update
     async def resend(self, request: ResendRequest) -> EmailSent:
-        """Send the tickets again: a new message with its own Message-ID."""
+        """Send the tickets again: a new message with its own Message-ID.
+
+        Asked while the first email is going out (its step writes `completed` to the order's
+        row just before this run hears so), it waits for that step, so the resend follows the
+        first message; old histories never took this path (the validator refused it)."""
+        if self._status != OrderStatus.COMPLETED:
+            await workflow.wait_condition(lambda: self._status != OrderStatus.PAID)
+            if self._status != OrderStatus.COMPLETED:
+                raise ApplicationError(
+                    f"Tickets are sent for completed orders; this one is {self._status}.",
+                    type="InvalidState",
+                )
         self._support.resends += 1
         return await workflow.execute_activity_method(
             EmailActivities.resend_tickets_email,
@@ -236,7 +247,8 @@ class PurchaseWorkflow(FulfilmentSteps):
     @resend.validator
     def _validate_resend(self, request: ResendRequest) -> None:
         _require_reason(request.reason)
-        if self._status != OrderStatus.COMPLETED:
+        sending = self._status == OrderStatus.PAID and self._step == "email_tickets"
+        if self._status != OrderStatus.COMPLETED and not sending:
             raise ApplicationError(
                 f"Tickets are sent for completed orders; this one is {self._status}.",
                 type="InvalidState",

@@ -93,6 +93,7 @@ class Fakes:
         # When set, refund_payment raises it (Stripe refusing the refund).
         self.refund_error: ApplicationError | None = None
         self.release_gate: asyncio.Event | None = None
+        self.email_gate: asyncio.Event | None = None
         # When set, reserve_seats waits for it (the API still taking the seats).
         self.reserve_gate: asyncio.Event | None = None
         # reserve_seats fails (retryably: the database away) this many times first.
@@ -127,7 +128,8 @@ class Fakes:
         every later test's timers."""
         if self.running == 0:
             return
-        for gate in (self.charge_gate, self.refund_gate, self.release_gate, self.reserve_gate):
+        gates = (self.charge_gate, self.refund_gate, self.release_gate, self.reserve_gate)
+        for gate in (*gates, self.email_gate):
             if gate is not None:
                 gate.set()
         for _ in range(100):
@@ -252,6 +254,7 @@ class Fakes:
     @activity.defn(name="email_tickets")
     async def email_tickets(self, ref: OrderRef) -> EmailSent:
         self._record("email_tickets", ref)
+        await self._gate(self.email_gate)
         self._maybe_fail("email_tickets")
         return EmailSent(message_id=f"<{ref.order_id}@boxoffice>", recipient=BUYER.email)
 
