@@ -176,20 +176,28 @@ class PurchaseWorkflow(FulfilmentSteps):
 
     @workflow.update
     async def refund(self, action: SupportAction) -> CancelResult:
-        """A completed order refunded through the same compensation as a cancel."""
+        """A completed order refunded through the same compensation as a cancel; asked while
+        the tickets' email goes out, once it has (see `resend`)."""
+        await self._once_emailed()
+        refusal = self._refund_refusal()
+        if refusal is not None:
+            raise ApplicationError(refusal, type="InvalidState")
         return await self._cancel_and_wait(CancelRequest(reason=action.reason, actor=action.actor))
 
     @refund.validator
     def _validate_refund(self, action: SupportAction) -> None:
         _require_reason(action.reason)
+        refusal = None if self._emailing() else self._refund_refusal()
+        if refusal is not None:
+            raise ApplicationError(refusal, type="InvalidState")
+
+    def _refund_refusal(self) -> str | None:
         starts_at = (
             self._require_reservation().event_starts_at
             if self._status == OrderStatus.COMPLETED
             else None
         )
-        refusal = support_refund_refusal(self._status, workflow.now(), starts_at)
-        if refusal is not None:
-            raise ApplicationError(refusal, type="InvalidState")
+        return support_refund_refusal(self._status, workflow.now(), starts_at)
 
     @workflow.update
     async def extend_hold(self, request: ExtendHold) -> HoldExtended:
@@ -225,18 +233,14 @@ class PurchaseWorkflow(FulfilmentSteps):
 
     @workflow.update
     async def resend(self, request: ResendRequest) -> EmailSent:
-        """Send the tickets again: a new message with its own Message-ID.
-
-        Asked while the first email is going out (its step writes `completed` to the order's
-        row just before this run hears so), it waits for that step, so the resend follows the
-        first message; old histories never took this path (the validator refused it)."""
+        """Send the tickets again: a new message with its own Message-ID. Asked while the
+        first email goes out, it waits for that step, so the resend follows the first message."""
+        await self._once_emailed()
         if self._status != OrderStatus.COMPLETED:
-            await workflow.wait_condition(lambda: self._status != OrderStatus.PAID)
-            if self._status != OrderStatus.COMPLETED:
-                raise ApplicationError(
-                    f"Tickets are sent for completed orders; this one is {self._status}.",
-                    type="InvalidState",
-                )
+            raise ApplicationError(
+                f"Tickets are sent for completed orders; this one is {self._status}.",
+                type="InvalidState",
+            )
         self._support.resends += 1
         return await workflow.execute_activity_method(
             EmailActivities.resend_tickets_email,
@@ -247,8 +251,7 @@ class PurchaseWorkflow(FulfilmentSteps):
     @resend.validator
     def _validate_resend(self, request: ResendRequest) -> None:
         _require_reason(request.reason)
-        sending = self._status == OrderStatus.PAID and self._step == "email_tickets"
-        if self._status != OrderStatus.COMPLETED and not sending:
+        if self._status != OrderStatus.COMPLETED and not self._emailing():
             raise ApplicationError(
                 f"Tickets are sent for completed orders; this one is {self._status}.",
                 type="InvalidState",

@@ -79,10 +79,13 @@ REQUIRED = {
     "refund_refused_after_event_start",
     "resent",
     "resend_refused_while_reserved",
-    # A resend asked while the first email goes out waits for it (accepted since the fix of
-    # the row-before-run race; older runs refused it in the validator, which replay skips).
+    # A resend or refund asked while the first email goes out waits for it (accepted since
+    # the row-before-run race was mended; older runs refused it in the validator, which
+    # replay skips).
     "resent_while_emailing",
     "resend_waited_on_failing_email",
+    "refunded_while_emailing",
+    "refund_refused_while_paying",
     # Payments the order does not keep, refunded by its run or by RefundLatePayment.
     "stray_payment_refunded",
     "earlier_attempt_succeeded_late",

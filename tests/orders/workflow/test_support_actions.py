@@ -218,62 +218,6 @@ async def test_resend_twice(harness: Harness) -> None:
     ]
 
 
-async def test_resend_asked_while_the_first_email_goes_out(harness: Harness) -> None:
-    """The email step writes `completed` to the order's row a moment before the run hears so;
-    a resend asked in that moment (support sees a completed order) is accepted, and sent
-    after the first message, not refused."""
-    order_id = harness.new_order_id("resent_while_emailing")
-    harness.fakes.email_gate = asyncio.Event()
-    _, handle = await harness.create(order_id, payment_method=VISA)
-    await harness.wait_for_call("email_tickets")
-    assert (await harness.progress(handle)).status == "paid"
-
-    resend = await handle.start_update(
-        PurchaseWorkflow.resend,
-        ResendRequest(SUPPORT, reason="not received"),
-        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-    )
-    assert harness.fakes.count("resend_tickets_email") == 0
-    harness.fakes.email_gate.set()
-
-    assert await resend.result() == EmailSent(
-        f"<tickets.{order_id}.resend1@boxoffice>", BUYER.email
-    )
-    assert await harness.finish(handle, "resent_while_emailing") == "completed"
-    assert harness.fakes.names() == [
-        "reserve_seats",
-        "charge_payment",
-        *FULFILMENT,
-        "resend_tickets_email",
-    ]
-
-
-async def test_resend_waiting_on_an_email_step_that_fails(harness: Harness) -> None:
-    """The first email never goes out (the order needs attention): the waiting resend is
-    refused with the order's state, and nothing is sent."""
-    order_id = harness.new_order_id("resend_waited_on_failing_email")
-    harness.fakes.email_gate = asyncio.Event()
-    harness.fakes.failing.add("email_tickets")
-    _, handle = await harness.create(order_id, payment_method=VISA)
-    await harness.wait_for_call("email_tickets")
-
-    resend = await handle.start_update(
-        PurchaseWorkflow.resend,
-        ResendRequest(SUPPORT, reason="not received"),
-        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-    )
-    harness.fakes.email_gate.set()
-
-    with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await harness.skipping_time(resend.result())
-    assert refusal(refused).type == "InvalidState"
-    assert "this one is needs_attention" in refusal(refused).message
-    assert harness.fakes.count("resend_tickets_email") == 0
-    cancelled = await handle.execute_update(PurchaseWorkflow.support_cancel, action("give up"))
-    assert cancelled == CancelResult(status="refunded")
-    assert await harness.finish(handle, "resend_waited_on_failing_email") == "refunded"
-
-
 async def test_resend_refused_before_completion(harness: Harness) -> None:
     order_id = harness.new_order_id("resend_refused_while_reserved")
     _, handle = await harness.create(order_id)
