@@ -1,14 +1,12 @@
-"""Tickets at the door on the real stack: online validation, the gate bundle, offline uploads,
-check-in counts and the `boxoffice gate` command."""
+"""Tickets at the door on the real stack: online validation, check-in, the `boxoffice gate`
+command and signing-key rotation (the bundle and offline gates: `test_offline_gates.py`)."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import boto3
 import httpx
@@ -32,34 +30,17 @@ from boxoffice.orders.tickets.codes import (
 )
 from tests.conftest import Stack, stack_settings
 from tests.orders.unit.code_mutations import mutated_codes
-from tests.purchases import create_event, order_body, wait_for_status
+from tests.purchases import create_event, wait_for_status
 
-
-async def _bought(
-    http: httpx.AsyncClient, quantity: int = 1
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A new event and a completed order for `quantity` General tickets of it."""
-    event = await create_event(http)
-    created = await http.post("/orders", json=order_body(event, quantity, "pm_card_visa"))
-    assert created.status_code == 201, created.text
-    order = await wait_for_status(http, created.json()["id"], "completed")
-    assert len(order["tickets"]) == quantity
-    return event, order
-
-
-async def _validate(http: httpx.AsyncClient, code: str, **extra: Any) -> dict[str, Any]:
-    response = await http.post("/tickets/validate", json={"code": code, **extra})
-    assert response.status_code == 200, response.text
-    answer: dict[str, Any] = response.json()
-    return answer
+from .steps import bought, validate
 
 
 async def test_hundred_gates_scanning_one_code_admit_it_once(stack: Stack) -> None:
     async with stack.http() as http:
-        _, order = await _bought(http)
+        _, order = await bought(http)
         code = order["tickets"][0]["code"]
         answers = await asyncio.gather(
-            *(_validate(http, code, gate=f"gate-{n}") for n in range(100))
+            *(validate(http, code, gate=f"gate-{n}") for n in range(100))
         )
     results = [a["result"] for a in answers]
     assert results.count("accepted") == 1, results
@@ -74,28 +55,28 @@ async def test_hundred_gates_scanning_one_code_admit_it_once(stack: Stack) -> No
 
 async def test_retried_scan_id_gets_the_first_answer(stack: Stack) -> None:
     async with stack.http() as http:
-        _, order = await _bought(http, 2)
+        _, order = await bought(http, 2)
         first, second = (t["code"] for t in order["tickets"])
         scan = {"gate": "north", "scan_id": f"north-{uuid.uuid4()}"}
-        answer = await _validate(http, first, **scan)
+        answer = await validate(http, first, **scan)
         assert answer["result"] == "accepted"
-        assert await _validate(http, first, **scan) == answer
-        fresh = await _validate(http, first, gate="south", scan_id=str(uuid.uuid4()))
+        assert await validate(http, first, **scan) == answer
+        fresh = await validate(http, first, gate="south", scan_id=str(uuid.uuid4()))
         assert fresh["result"] == "already_used"
         assert fresh["checked_in_gate"] == "north"
         # The same scan id for another code is a gate bug, not a retry.
         reused = await http.post("/tickets/validate", json={"code": second, **scan})
         assert reused.status_code == 409, reused.text
         assert "scan id" in reused.json()["detail"]
-        assert (await _validate(http, second))["result"] == "accepted"
+        assert (await validate(http, second))["result"] == "accepted"
 
 
 async def test_wrong_event_and_void_tickets_are_refused(stack: Stack) -> None:
     async with stack.http() as http:
-        event, order = await _bought(http, 2)
+        event, order = await bought(http, 2)
         other_event = await create_event(http)
         code = order["tickets"][0]["code"]
-        wrong = await _validate(http, code, event_id=other_event["id"])
+        wrong = await validate(http, code, event_id=other_event["id"])
         assert wrong["result"] == "wrong_event"
         bundle_before = GateBundle.model_validate(
             (await http.get(f"/events/{event['id']}/gate-bundle")).json()
@@ -104,7 +85,7 @@ async def test_wrong_event_and_void_tickets_are_refused(stack: Stack) -> None:
         assert cancelled.status_code == 200, cancelled.text
         await wait_for_status(http, order["id"], "refunded")
         # Online, voiding takes effect at once; offline, with the next bundle.
-        assert (await _validate(http, code, event_id=event["id"]))["result"] == "void"
+        assert (await validate(http, code, event_id=event["id"]))["result"] == "void"
         bundle = GateBundle.model_validate(
             (await http.get(f"/events/{event['id']}/gate-bundle")).json()
         )
@@ -117,10 +98,10 @@ async def test_wrong_event_and_void_tickets_are_refused(stack: Stack) -> None:
 
 async def test_garbage_is_invalid_and_oversized_input_refused(stack: Stack) -> None:
     async with stack.http() as http:
-        _, order = await _bought(http)
+        _, order = await bought(http)
         code = order["tickets"][0]["code"]
         for garbage in ["", "hello", code[:-1], code + "A", code.replace("BX1", "BX2"), "é" * 500]:
-            assert (await _validate(http, garbage))["result"] == "invalid", garbage
+            assert (await validate(http, garbage))["result"] == "invalid", garbage
         too_long = await http.post("/tickets/validate", json={"code": "A" * 513})
         assert too_long.status_code == 422
         huge = await http.post(
@@ -131,14 +112,14 @@ async def test_garbage_is_invalid_and_oversized_input_refused(stack: Stack) -> N
         assert huge.status_code == 413
         assert "larger than" in huge.json()["detail"]
         # Refusals did not use the ticket up.
-        assert (await _validate(http, code))["result"] == "accepted"
+        assert (await validate(http, code))["result"] == "accepted"
 
 
 async def test_mutated_codes_are_never_accepted_by_the_api(stack: Stack) -> None:
     """Property-based, over HTTP: bit flips, truncations, re-encodings, another key's signature,
     another ticket id. Each is refused (invalid, or 422 when too long) and never a 500."""
     async with stack.http() as http:
-        _, order = await _bought(http)
+        _, order = await bought(http)
     code = order["tickets"][0]["code"]
     seen: dict[str, int] = {}
     gate = {"Authorization": f"Bearer {stack.token('gate-7', 'gate')}"}
@@ -162,12 +143,12 @@ async def test_mutated_codes_are_never_accepted_by_the_api(stack: Stack) -> None
     await asyncio.to_thread(never_accepted)
     assert seen.get("200", 0) > 0
     async with stack.http() as http:
-        assert (await _validate(http, code))["result"] == "accepted"
+        assert (await validate(http, code))["result"] == "accepted"
 
 
 async def test_the_qr_in_the_stored_pdf_validates_once(stack: Stack) -> None:
     async with stack.http() as http:
-        _, order = await _bought(http, 2)
+        _, order = await bought(http, 2)
         async with stack.sessions() as session:
             stored = await session.get(Order, order["id"])
             assert stored is not None and stored.tickets_pdf_key is not None
@@ -178,15 +159,15 @@ async def test_the_qr_in_the_stored_pdf_validates_once(stack: Stack) -> None:
         pdf = s3.get_object(Bucket=stack.settings.s3_bucket, Key=key)["Body"].read()
         codes = codes_in_pdf(pdf)
         assert sorted(codes) == sorted(t["code"] for t in order["tickets"])
-        assert (await _validate(http, codes[0]))["result"] == "accepted"
-        assert (await _validate(http, codes[0]))["result"] == "already_used"
+        assert (await validate(http, codes[0]))["result"] == "accepted"
+        assert (await validate(http, codes[0]))["result"] == "already_used"
 
 
 async def test_gate_command_reads_the_qr_from_a_png_and_the_pdf(
     stack: Stack, tmp_path: Path
 ) -> None:
     async with stack.http() as http:
-        event, order = await _bought(http, 2)
+        event, order = await bought(http, 2)
         pdf = (await http.get(f"/orders/{order['id']}/tickets.pdf")).content
     pdf_path = tmp_path / "tickets.pdf"
     pdf_path.write_bytes(pdf)
@@ -226,99 +207,9 @@ async def test_gate_command_reads_the_qr_from_a_png_and_the_pdf(
     assert code == 3
 
 
-async def test_offline_gates_verify_with_the_bundle_and_report_conflicts(stack: Stack) -> None:
-    async with stack.http() as http:
-        event, order = await _bought(http, 2)
-        twice, once = (t["code"] for t in order["tickets"])
-        bundle = GateBundle.model_validate(
-            (await http.get(f"/events/{event['id']}/gate-bundle")).json()
-        )
-        # Only the bundle from here on: both gates are offline.
-        east, west = OfflineGate(bundle, "east"), OfflineGate(bundle, "west")
-        start = datetime.now(UTC) - timedelta(minutes=10)
-        assert east.scan(twice, start).result == "accepted"
-        assert east.scan(twice, start + timedelta(seconds=5)).result == "already_used"
-        assert west.scan(twice, start + timedelta(minutes=1)).result == "accepted"
-        assert west.scan(once, start + timedelta(minutes=2)).result == "accepted"
-        assert west.scan("garbage").result == "invalid"
-
-        # West comes back online first: its scan of `twice` wins for now.
-        west_upload = west.upload()
-        assert west_upload is not None
-        west_answer = await _upload(http, event["id"], west_upload.model_dump(mode="json"))
-        assert [r["result"] for r in west_answer["results"]] == ["accepted", "accepted"]
-        # East's earlier scan arrives later and wins; west's scan of it becomes the conflict.
-        east_upload = east.upload()
-        assert east_upload is not None
-        east_answer = await _upload(http, event["id"], east_upload.model_dump(mode="json"))
-        assert [r["result"] for r in east_answer["results"]] == ["accepted"]
-        again = await _upload(http, event["id"], west_upload.model_dump(mode="json"))
-        assert [r["result"] for r in again["results"]] == ["conflict", "accepted"]
-        assert again["results"][0]["checked_in_gate"] == "east"
-        # A third gate's later scan is a conflict straight away, naming the first scan.
-        north = OfflineGate(bundle, "north")
-        assert north.scan(twice, start + timedelta(minutes=3)).result == "accepted"
-        north_upload = north.upload()
-        assert north_upload is not None
-        late = await _upload(http, event["id"], north_upload.model_dump(mode="json"))
-        assert late["conflicts"] == 1 and late["accepted"] == 0
-        assert late["results"][0]["checked_in_gate"] == "east"
-
-        online = await _validate(http, twice)
-        assert online["result"] == "already_used"
-        assert online["checked_in_gate"] == "east"
-        assert online["checked_in_at"].startswith(start.strftime("%Y-%m-%dT%H:%M"))
-        counts = (await http.get(f"/events/{event['id']}/checkins")).json()
-        newer = GateBundle.model_validate(
-            (await http.get(f"/events/{event['id']}/gate-bundle")).json()
-        )
-    assert counts["checked_in"] == 2 and counts["valid"] == 2 and counts["void"] == 0
-    assert counts["conflicts"] == 2  # west's and north's scans of `twice`
-    general_counts = next(t for t in counts["ticket_types"] if t["name"] == "General")
-    assert general_counts == {
-        "ticket_type_id": general_counts["ticket_type_id"],
-        "name": "General",
-        "valid": 2,
-        "checked_in": 2,
-    }
-    assert next(t for t in counts["ticket_types"] if t["name"] == "VIP")["checked_in"] == 0
-    assert newer.version == bundle.version + 2
-    assert len(newer.checked_in_ticket_ids) == 2
-
-
-async def _upload(http: httpx.AsyncClient, event_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = await http.post(f"/events/{event_id}/scans", json=body)
-    assert response.status_code == 200, response.text
-    answer: dict[str, Any] = response.json()
-    return answer
-
-
-async def test_bundle_etag_and_unknown_event(stack: Stack) -> None:
-    async with stack.http() as http:
-        event = await create_event(http)
-        first = await http.get(f"/events/{event['id']}/gate-bundle")
-        assert first.status_code == 200
-        etag = first.headers["ETag"]
-        unchanged = await http.get(
-            f"/events/{event['id']}/gate-bundle", headers={"If-None-Match": etag}
-        )
-        assert unchanged.status_code == 304
-        for path in ("gate-bundle", "checkins"):
-            missing = await http.get(f"/events/{uuid.uuid4()}/{path}")
-            assert missing.status_code == 404
-            assert "No event" in missing.json()["detail"]
-        naive = datetime.now().replace(tzinfo=None).isoformat()
-        refused = await http.post(
-            f"/events/{event['id']}/scans",
-            json={"gate": "g", "scans": [{"scan_id": "s1", "code": "x", "scanned_at": naive}]},
-        )
-        assert refused.status_code == 422
-        assert "time zone" in refused.json()["detail"]
-
-
 async def test_tickets_of_a_rotated_key_stay_valid(stack: Stack) -> None:
     async with stack.http() as http:
-        _, order = await _bought(http, 2)
+        _, order = await bought(http, 2)
     old_pem = stack.settings.signing_key_path.read_bytes()
     old_public = public_key_pem(private_key_from_pem(old_pem).public_key())
     new_pem = Ed25519PrivateKey.generate().private_bytes(
