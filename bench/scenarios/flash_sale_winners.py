@@ -102,7 +102,7 @@ def winners_phase(
         Row(NAME, "  winners/s the cores carry at that CPU", carried, "/s"),
         Row(
             NAME,
-            "  Little's law: buyers in flight ÷ that rate (the p50 it allows)",
+            "  Little's law: buyers in flight ÷ that rate (the mean wait it allows)",
             concurrency / carried * 1000,
             "ms",
             1000.0,
