@@ -236,11 +236,9 @@ class PurchaseWorkflow(FulfilmentSteps):
         """Send the tickets again: a new message with its own Message-ID. Asked while the
         first email goes out, it waits for that step, so the resend follows the first message."""
         await self._once_emailed()
-        if self._status != OrderStatus.COMPLETED:
-            raise ApplicationError(
-                f"Tickets are sent for completed orders; this one is {self._status}.",
-                type="InvalidState",
-            )
+        refusal = self._resend_refusal()
+        if refusal is not None:
+            raise ApplicationError(refusal, type="InvalidState")
         self._support.resends += 1
         return await workflow.execute_activity_method(
             EmailActivities.resend_tickets_email,
@@ -251,11 +249,14 @@ class PurchaseWorkflow(FulfilmentSteps):
     @resend.validator
     def _validate_resend(self, request: ResendRequest) -> None:
         _require_reason(request.reason)
-        if self._status != OrderStatus.COMPLETED and not self._emailing():
-            raise ApplicationError(
-                f"Tickets are sent for completed orders; this one is {self._status}.",
-                type="InvalidState",
-            )
+        refusal = None if self._emailing() else self._resend_refusal()
+        if refusal is not None:
+            raise ApplicationError(refusal, type="InvalidState")
+
+    def _resend_refusal(self) -> str | None:
+        if self._status != OrderStatus.COMPLETED:
+            return f"Tickets are sent for completed orders; this one is {self._status}."
+        return None
 
     @workflow.update
     async def support_retry(self, action: SupportAction) -> str:
