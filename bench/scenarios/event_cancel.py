@@ -101,9 +101,10 @@ async def run(stack: BenchStack) -> ScenarioResult:
         Series("cancel: emails/s", per_second(emailed, cancelled_at)),
     ]
     refunds = refunds_per_order(stack.stripe_base, set(order_ids))
+    bought = len(order_ids)
     result.details = {
         "orders": count,
-        "bought": len(order_ids),
+        "bought": bought,
         "completed_before": len(completed),
         "cancel_answer": answer.status,
         "refunded": len(refunded),
@@ -114,7 +115,6 @@ async def run(stack: BenchStack) -> ScenarioResult:
     }
     # Correctness is judged on the orders that exist; that they are all the N asked for (the
     # setup finished in time) is a check of its own, so a short setup cannot pass unseen.
-    bought = len(order_ids)
     result.checks[f"all {count} orders bought and completed before the cancel"] = (
         bought == count and len(completed) == count
     )

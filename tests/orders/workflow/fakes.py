@@ -128,8 +128,13 @@ class Fakes:
         every later test's timers."""
         if self.running == 0:
             return
-        gates = (self.charge_gate, self.refund_gate, self.release_gate, self.reserve_gate)
-        for gate in (*gates, self.email_gate):
+        for gate in (
+            self.charge_gate,
+            self.refund_gate,
+            self.release_gate,
+            self.reserve_gate,
+            self.email_gate,
+        ):
             if gate is not None:
                 gate.set()
         for _ in range(100):
