@@ -1,8 +1,13 @@
 """Queue kinds sharing a task queue (`worker_queues.py`): refused when a worker would hold only
-some of them, and never for payments, whose rate limit is the whole queue's."""
+some of them, and never for payments, whose rate limit is the whole queue's. And the workflows
+the workers run without the SDK's sandbox: ruff refuses clocks and randomness in their code."""
 
 from __future__ import annotations
 
+import inspect
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -10,7 +15,14 @@ from pydantic import ValidationError
 from temporalio.client import Client
 
 from boxoffice.core.settings import Settings
-from boxoffice.worker_queues import build_workers
+from boxoffice.worker_queues import (
+    PURCHASES_WORKFLOWS,
+    VERSIONED_PURCHASES_WORKFLOWS,
+    build_workers,
+)
+
+REPO = Path(__file__).resolve().parents[3]
+RUFF = str(Path(sys.executable).with_name("ruff"))
 
 
 def test_payments_keeps_a_queue_of_its_own() -> None:
@@ -28,3 +40,35 @@ def test_a_worker_holding_half_a_shared_queue_is_refused(alone: str) -> None:
     with pytest.raises(ValueError, match="share the task queue 'purchases'") as refused:
         build_workers(no_client, settings, [alone], sessions)
     assert "--queues fulfilment,purchases" in str(refused.value)
+
+
+def _workflow_modules() -> set[Path]:
+    """The files of every workflow the purchases queue runs and of the classes it inherits."""
+    files: set[Path] = set()
+    for workflow_class in [*PURCHASES_WORKFLOWS, *VERSIONED_PURCHASES_WORKFLOWS]:
+        for cls in inspect.getmro(workflow_class):
+            if cls.__module__.startswith("boxoffice."):
+                files.add(Path(inspect.getfile(cls)).resolve())
+    return files
+
+
+@pytest.mark.parametrize(
+    "path", sorted(_workflow_modules()), ids=lambda path: str(path.relative_to(REPO))
+)
+def test_workflow_code_outside_the_sandbox_is_checked_for_clocks_and_randomness(
+    path: Path,
+) -> None:
+    # The workers run workflows unsandboxed (`build_workers`): ruff's banned calls must cover
+    # every module their code lives in, or a clock read there would pass unnoticed.
+    probe = "import random\nfrom datetime import datetime\n\nNOW = datetime.now()\n"
+    checked = subprocess.run(
+        [RUFF, "check", "--select", "TID251", "--stdin-filename", str(path.relative_to(REPO))],
+        input=probe,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert "`random` is banned" in checked.stdout
+    assert "`datetime.datetime.now` is banned" in checked.stdout
