@@ -1,5 +1,6 @@
-"""Workers with tracing on replay saved histories: the tracing interceptor runs inside the
-workflow sandbox beside the payload codec, and makes no span while a workflow replays."""
+"""Workers with tracing on replay saved histories: the tracing interceptor runs beside the
+payload codec, outside the SDK's sandbox as the workers run it and inside it as the replay tier
+does, and makes no span while a workflow replays."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from boxoffice.core.observability.tracing import (
     configure_tracing,
@@ -19,6 +21,7 @@ from boxoffice.core.observability.tracing import (
 from boxoffice.core.temporal.encryption.codec import encrypting_data_converter
 from boxoffice.core.temporal.encryption.keys import KeyRing
 from boxoffice.worker import PURCHASES_WORKFLOWS
+from tests.core.spans import temporal_spans
 from tests.orders.replay.test_replay import HISTORIES, load
 
 #: A run of each kind (the replay tier replays every history without tracing): the paths with
@@ -51,13 +54,21 @@ def exporter() -> Iterator[InMemorySpanExporter]:
         stop_tracing()
 
 
-async def test_histories_replay_with_tracing_on(exporter: InMemorySpanExporter) -> None:
+@pytest.mark.parametrize(
+    "runner",
+    [UnsandboxedWorkflowRunner(), SandboxedWorkflowRunner()],
+    ids=["as-workers-run", "sandboxed"],
+)
+async def test_histories_replay_with_tracing_on(
+    exporter: InMemorySpanExporter, runner: WorkflowRunner
+) -> None:
     interceptors = temporal_interceptors()
     assert interceptors, "tracing on, yet no interceptor"
     replayer = Replayer(
         workflows=PURCHASES_WORKFLOWS,
         data_converter=encrypting_data_converter(KeyRing({"replay": bytes(32)}, "replay")),
         interceptors=interceptors,
+        workflow_runner=runner,
     )
     failures = {}
     for name in TRACED_PATHS:
@@ -67,4 +78,4 @@ async def test_histories_replay_with_tracing_on(exporter: InMemorySpanExporter) 
             failures[name] = str(result.replay_failure)
 
     assert not failures
-    assert exporter.get_finished_spans() == ()
+    assert not temporal_spans(exporter.get_finished_spans())
