@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import statistics
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -77,9 +78,14 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def latency_summary(seconds: list[float]) -> dict[str, float]:
+    # The mean beside the percentiles: in a closed loop it is the buyers at once over the rate
+    # they are answered (Little's law), whatever the order they are answered in.
     return {
-        f"p{q}_ms": round(percentile(seconds, q) * 1000, 1) if seconds else math.nan
-        for q in (50, 95, 99)
+        **{
+            f"p{q}_ms": round(percentile(seconds, q) * 1000, 1) if seconds else math.nan
+            for q in (50, 95, 99)
+        },
+        "mean_ms": round(statistics.fmean(seconds) * 1000, 1) if seconds else math.nan,
     }
 
 
