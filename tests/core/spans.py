@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from opentelemetry.sdk.trace import ReadableSpan
 
+from boxoffice.core.observability.tracing import TEMPORAL_TRACER
+
 
 def temporal_spans(spans: Sequence[ReadableSpan]) -> list[str]:
     """The names of the spans Temporal's interceptor made among `spans`. Only those can come
@@ -14,5 +16,5 @@ def temporal_spans(spans: Sequence[ReadableSpan]) -> list[str]:
     return [
         span.name
         for span in spans
-        if span.instrumentation_scope and span.instrumentation_scope.name == "temporalio"
+        if span.instrumentation_scope and span.instrumentation_scope.name == TEMPORAL_TRACER
     ]

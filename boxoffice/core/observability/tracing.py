@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 #: Probes and scrapes would be most of the API's spans and tell nothing about a purchase.
 UNTRACED_URLS = "/healthz,/readyz,/metrics"
+#: The tracer (instrumentation scope) of the spans Temporal's interceptor makes.
+TEMPORAL_TRACER = "temporalio"
 log = logging.getLogger("boxoffice.tracing")
 
 _provider: TracerProvider | None = None
@@ -119,7 +121,7 @@ def temporal_interceptors() -> list[TracingInterceptor]:
         return []
     from temporalio.contrib.opentelemetry import TracingInterceptor
 
-    return [TracingInterceptor(_provider.get_tracer("temporalio"))]
+    return [TracingInterceptor(_provider.get_tracer(TEMPORAL_TRACER))]
 
 
 def instrument_app(app: FastAPI) -> None:
